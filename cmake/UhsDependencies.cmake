@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: Apache-2.0
+# Debian 12 packages only; see .ci/run for the apt-get line that installs them.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(Catch2 2 REQUIRED)
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)
+pkg_check_modules(LIBFDISK REQUIRED IMPORTED_TARGET fdisk)
+pkg_check_modules(LIBCURL REQUIRED IMPORTED_TARGET libcurl)
+pkg_check_modules(LIBGUESTFS REQUIRED IMPORTED_TARGET libguestfs)
+find_package(nlohmann_json 3 REQUIRED)

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/cli/commands.hpp"
+#include "netboot/uhs_netboot.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+using namespace uhs;
+
+namespace {
+
+struct Run {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+Run uhs_image(std::vector<std::string> args) {
+    std::ostringstream out, err;
+    util::Io io{out, err};
+    const int code = cli::run_uhs_image(args, io);
+    return {code, out.str(), err.str()};
+}
+
+const std::string k_good = (test::data_dir() / "configs/good.yaml").string();
+const std::string k_bad = (test::data_dir() / "configs/bad/43-many-errors.yaml").string();
+
+} // namespace
+
+TEST_CASE("uhs-image validate: 0 for a good file, 2 and every error for a bad one") {
+    auto good = uhs_image({"validate", k_good});
+    CHECK(good.code == 0);
+    CHECK(good.out.ends_with("good.yaml: ok (2 nodes)\n"));
+
+    auto bad = uhs_image({"validate", k_bad});
+    CHECK(bad.code == 2);
+    CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 4);
+    CHECK(bad.err.find("43-many-errors.yaml:7:11: error: network.server:") != std::string::npos);
+}
+
+TEST_CASE("uhs-image validate --json lists the errors") {
+    auto bad = uhs_image({"validate", k_bad, "--json"});
+    CHECK(bad.code == 2);
+    const auto report = nlohmann::json::parse(bad.out);
+    CHECK(report["valid"] == false);
+    REQUIRE(report["errors"].size() == 4);
+    CHECK(report["errors"][1]["line"] == 7);
+    CHECK(report["errors"][1]["column"] == 11);
+}
+
+TEST_CASE("uhs-image plan --json names every node's netboot directories") {
+    auto plan = uhs_image({"plan", k_good, "--json", "--out", "/tmp/uhs-out"});
+    REQUIRE(plan.code == 0);
+    const auto json = nlohmann::json::parse(plan.out);
+    CHECK(json["image_id"].is_null()); // no lock next to good.yaml
+    CHECK(json["image_dir"] == "/tmp/uhs-out/<image-id>");
+    const auto& nodes = json["nodes"];
+    REQUIRE(nodes.size() == 2);
+    CHECK(nodes[0]["netboot_directories"] ==
+          nlohmann::json::array({"a1b2c3d4", "2c-cf-67-00-00-01"}));
+    CHECK(nodes[0]["boot"]["dtb"] == "bcm2712-rpi-cm5l-cm5io.dtb");
+    CHECK(nodes[0]["artifacts"][0] == "nodes/a1b2c3d4/config.txt");
+    CHECK(nodes[1]["enrolled"] == false);
+    CHECK(json["artifacts"][0] == "rootfs.tar");
+}
+
+TEST_CASE("uhs-image plan prints the not-enrolled hint in text mode") {
+    auto plan = uhs_image({"plan", k_good});
+    REQUIRE(plan.code == 0);
+    CHECK(plan.out.find("image-id: (unknown until the lock exists") == 0);
+    CHECK(plan.out.find("tftp a1b2c3d4/  ->  nodes/a1b2c3d4/{config.txt,cmdline.txt}") !=
+          std::string::npos);
+    CHECK(plan.out.find("not enrolled") != std::string::npos);
+}
+
+TEST_CASE("uhs-image exit codes for usage errors") {
+    CHECK(uhs_image({}).code == 2);
+    auto typo = uhs_image({"plna"});
+    CHECK(typo.code == 2);
+    CHECK(typo.err.find("did you mean 'plan'") != std::string::npos);
+    CHECK(uhs_image({"validate"}).code == 2);
+    CHECK(uhs_image({"validate", "/nonexistent.yaml"}).code == 2);
+    CHECK(uhs_image({"--version"}).out.starts_with("uhs-image "));
+    CHECK(uhs_image({"plan", "--help"}).code == 0);
+}
+
+TEST_CASE("uhs-netboot check fails while a node is not enrolled") {
+    std::ostringstream out, err;
+    util::Io io{out, err};
+    const std::vector<std::string> args{"check", k_good};
+    CHECK(netboot::run_uhs_netboot(args, io) == 1);
+    CHECK(out.str().find("n1 (slot 1, 10.1.0.11): tftp a1b2c3d4/ tftp 2c-cf-67-00-00-01/") !=
+          std::string::npos);
+    CHECK(err.str().find("1 node(s) without serial or MAC") != std::string::npos);
+}

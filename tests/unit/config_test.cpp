@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/config/cluster.hpp"
+#include "builder/image/image_id.hpp"
+#include "builder/util/fs.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <fstream>
+#include <sys/stat.h>
+#include <utime.h>
+
+using namespace uhs;
+using namespace uhs::config;
+namespace fs = std::filesystem;
+
+namespace {
+
+LoadOptions test_options() { return LoadOptions{{test::source_dir() / "overlays"}}; }
+
+std::vector<std::string> diagnostics_of(const fs::path& file) {
+    auto result = load_cluster(file, test_options());
+    std::vector<std::string> lines;
+    if (!result) {
+        for (const auto& d : result.error()) {
+            lines.push_back(d.to_string());
+        }
+    }
+    return lines;
+}
+
+// The "# expect: " lines of a bad file, with the file name put in front as the loader does.
+std::vector<std::string> expectations_of(const fs::path& file) {
+    std::vector<std::string> lines;
+    std::ifstream in(file);
+    const std::string marker = "# expect: ";
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with(marker)) {
+            std::string expected = file.filename().string() + ":" + line.substr(marker.size());
+            if (auto at = expected.find("@SOURCE_DIR@"); at != std::string::npos) {
+                expected.replace(at, 12, test::source_dir().string());
+            }
+            lines.push_back(expected);
+        }
+    }
+    return lines;
+}
+
+} // namespace
+
+TEST_CASE("the worked example validates: six CM5 Lite nodes, one control plane") {
+    test::ScopedChdir cd(test::source_dir());
+    auto cluster = load_cluster("configs/super6c-cm5.yaml", test_options());
+    if (!cluster) {
+        for (const auto& d : cluster.error()) {
+            UNSCOPED_INFO(d.to_string());
+        }
+    }
+    REQUIRE(cluster);
+    CHECK(cluster->nodes.size() == 6);
+    CHECK(cluster->nodes[0].role == NodeRole::control_plane);
+    CHECK(cluster->nodes[0].serial_directory() == "a1b2c301");
+    CHECK(cluster->nodes[5].mac_directory() == "2c-cf-67-a1-c3-06");
+    CHECK(cluster->image.sources.size() == 2);
+    CHECK(cluster->image.sources[1].is_flat());
+    CHECK(cluster->image.overlays.size() == 5);
+    CHECK(cluster->storage.state == StateStorage::iscsi);
+}
+
+TEST_CASE("defaults fill what a minimal file leaves out") {
+    auto cluster = load_cluster(test::data_dir() / "configs/good.yaml", test_options());
+    REQUIRE(cluster);
+    CHECK(cluster->cluster.timezone == "UTC");
+    REQUIRE(cluster->network.dns.size() == 1);
+    CHECK(cluster->network.dns[0].to_string() == "10.1.0.1");
+    CHECK(cluster->kubernetes.pod_cidr.to_string() == "10.244.0.0/16");
+    CHECK(cluster->kubernetes.service_cidr.to_string() == "10.96.0.0/12");
+    CHECK(cluster->storage.truenas.nfs_version == 3);
+    CHECK(cluster->image.variant == Variant::minbase);
+    CHECK(cluster->image.sources[0].keyring.is_absolute());
+    CHECK_FALSE(cluster->nodes[1].serial.has_value());
+    CHECK_FALSE(cluster->nodes[1].serial_directory().has_value());
+}
+
+TEST_CASE("every bad file reports exactly its expected errors") {
+    const fs::path dir = test::data_dir() / "configs/bad";
+    test::ScopedChdir cd(dir);
+    std::size_t files = 0;
+    const auto names = util::list_dir_sorted(dir);
+    REQUIRE(names);
+    for (const std::string& name : *names) {
+        if (!name.ends_with(".yaml")) {
+            continue;
+        }
+        ++files;
+        INFO(name);
+        const auto expected = expectations_of(name);
+        REQUIRE_FALSE(expected.empty());
+        CHECK(diagnostics_of(name) == expected);
+    }
+    CHECK(files >= 25);
+}
+
+TEST_CASE("a missing cluster file is one clear error") {
+    const auto lines = diagnostics_of("/nonexistent/cluster.yaml");
+    CHECK(lines == std::vector<std::string>{"/nonexistent/cluster.yaml: error: no such file"});
+}
+
+TEST_CASE("tree_sha256 sees names, contents, modes and links, not mtimes") {
+    test::TestDir dir;
+    const fs::path root = dir.path() / "overlay";
+    fs::create_directories(root / "etc");
+    REQUIRE(util::write_file_atomic(root / "etc/a.conf", "a=1\n"));
+    const auto first = image::tree_sha256(root);
+    REQUIRE(first);
+
+    struct utimbuf times {1000, 1000};
+    ::utime((root / "etc/a.conf").c_str(), &times);
+    CHECK(*image::tree_sha256(root) == *first);
+
+    REQUIRE(util::write_file_atomic(root / "etc/a.conf", "a=2\n"));
+    const auto changed = *image::tree_sha256(root);
+    CHECK(changed != *first);
+
+    ::chmod((root / "etc/a.conf").c_str(), 0600);
+    CHECK(*image::tree_sha256(root) != changed);
+
+    fs::create_symlink("a.conf", root / "etc/b.conf");
+    CHECK(*image::tree_sha256(root) != changed);
+}
+
+TEST_CASE("the image-id needs the lock and ignores per-node identity") {
+    test::TestDir dir;
+    const std::string keyring = (test::data_dir() / "configs/keyrings/test-archive.gpg").string();
+    std::string text = *util::read_file(test::data_dir() / "configs/good.yaml");
+    text.replace(text.find("keyrings/test-archive.gpg"), 25, keyring);
+    const fs::path file = dir.path() / "cluster.yaml";
+    REQUIRE(util::write_file_atomic(file, text));
+
+    auto inputs = [&] { return *image::collect_image_id_inputs(*load_cluster(file, test_options())); };
+    CHECK_FALSE(inputs().image_id().has_value());
+
+    REQUIRE(util::write_file_atomic(image::lock_path_for(file), "lock v1\n"));
+    const auto id = inputs().image_id();
+    REQUIRE(id);
+    CHECK(id->size() == 64);
+
+    // Enrolling a node (serial, MAC) must not change the shared image.
+    std::string enrolled = text;
+    enrolled.replace(enrolled.find("    ip: 10.1.0.12"), 17,
+                     "    serial: \"deadbeef\"\n    ip: 10.1.0.12");
+    REQUIRE(util::write_file_atomic(file, enrolled));
+    CHECK(inputs().image_id() == id);
+
+    // Anything that reaches the image does.
+    std::string other = text;
+    other.replace(other.find("[containerd]"), 12, "[containerd, runc]");
+    REQUIRE(util::write_file_atomic(file, other));
+    CHECK(inputs().image_id() != id);
+
+    REQUIRE(util::write_file_atomic(file, text));
+    REQUIRE(util::write_file_atomic(image::lock_path_for(file), "lock v2\n"));
+    CHECK(inputs().image_id() != id);
+}

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/util/cli.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/sha256.hpp"
+#include "builder/util/strings.hpp"
+#include "builder/util/subprocess.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace uhs;
+using namespace std::string_literals;
+
+TEST_CASE("edit distance counts transpositions as one step") {
+    CHECK(util::edit_distance("name", "name") == 0);
+    CHECK(util::edit_distance("nmae", "name") == 1);
+    CHECK(util::edit_distance("kubelett", "kubelet") == 1);
+    CHECK(util::edit_distance("", "abc") == 3);
+    CHECK(util::edit_distance("kitten", "sitting") == 3);
+}
+
+TEST_CASE("closest_match suggests only plausible typos") {
+    const std::vector<std::string_view> words{"validate", "plan", "lock", "build"};
+    CHECK(util::closest_match("valdate", words) == "validate");
+    CHECK(util::closest_match("PLAN", words) == "plan");
+    CHECK_FALSE(util::closest_match("publish", words).has_value());
+}
+
+TEST_CASE("split, trim and is_hex") {
+    CHECK(util::split("a::b", ':') == std::vector<std::string_view>{"a", "", "b"});
+    CHECK(util::trim("  x y \t\n") == "x y");
+    CHECK(util::is_hex("a1B2"));
+    CHECK_FALSE(util::is_hex("a1g2"));
+    CHECK_FALSE(util::is_hex(""));
+}
+
+TEST_CASE("sha256 matches the FIPS 180-2 test vectors") {
+    CHECK(util::sha256_hex("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    CHECK(util::sha256_hex("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("write_file_atomic replaces a file whole and leaves no temp file") {
+    test::TestDir dir;
+    const auto path = dir.path() / "out.txt";
+    REQUIRE(util::write_file_atomic(path, "first", 0600));
+    REQUIRE(util::write_file_atomic(path, "second version", 0640));
+    CHECK(*util::read_file(path) == "second version");
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0640);
+    CHECK(*util::list_dir_sorted(dir.path()) == std::vector<std::string>{"out.txt"});
+    CHECK(*util::sha256_file_hex(path) == util::sha256_hex("second version"));
+}
+
+TEST_CASE("write_file_atomic into a missing directory fails with the path") {
+    test::TestDir dir;
+    auto result = util::write_file_atomic(dir.path() / "missing" / "x", "data");
+    REQUIRE_FALSE(result);
+    CHECK(result.error().message.find("missing") != std::string::npos);
+}
+
+TEST_CASE("read_file reports a missing file as not_found") {
+    auto result = util::read_file("/nonexistent/uhs-test");
+    REQUIRE_FALSE(result);
+    CHECK(result.error().code == util::Errc::not_found);
+    CHECK(result.error().message.starts_with("cannot open /nonexistent/uhs-test"));
+}
+
+TEST_CASE("list_dir_sorted sorts bytewise") {
+    test::TestDir dir;
+    for (const char* name : {"b", "a", "B", "_"}) {
+        REQUIRE(util::write_file_atomic(dir.path() / name, ""));
+    }
+    CHECK(*util::list_dir_sorted(dir.path()) == std::vector<std::string>{"B", "_", "a", "b"});
+}
+
+TEST_CASE("PosixCommandRunner captures output, exit code and stdin") {
+    util::PosixCommandRunner runner;
+    auto result = runner.run({{"sh", "-c", "cat; echo err >&2; exit 3"}, {}, {}, "from stdin"});
+    REQUIRE(result);
+    CHECK(result->exit_code == 3);
+    CHECK(result->out == "from stdin");
+    CHECK(result->err == "err\n");
+
+    auto env = runner.run({{"sh", "-c", "printf %s \"$UHS_X\""}, {}, {"UHS_X=42"}, ""});
+    REQUIRE(env);
+    CHECK(env->out == "42");
+
+    auto missing = runner.run({{"uhs-no-such-program"}, {}, {}, ""});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == util::Errc::not_found);
+}
+
+namespace {
+
+struct CliFixture {
+    std::ostringstream out;
+    std::ostringstream err;
+    util::Io io{out, err};
+    std::vector<std::string> seen;
+    std::vector<util::SubcommandSpec> table{
+        {
+            .name = "show",
+            .summary = "show a thing",
+            .arguments = "FILE [--json] [--tag T]...",
+            .options = {{"--json", util::TakesValue::no, "as JSON"},
+                        {"--tag", util::TakesValue::yes, "a tag", "T", util::Repeatable::yes}},
+            .min_positionals = 1,
+            .max_positionals = 1,
+            .run =
+                [this](const util::ParsedArgs& args, util::Io&) {
+                    seen = args.values("--tag");
+                    seen.insert(seen.begin(), args.positionals[0]);
+                    return args.has("--json") ? 7 : 0;
+                },
+        },
+    };
+
+    int run(std::vector<std::string> args) {
+        return util::run_subcommands("prog", "about", table, args, io);
+    }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(CliFixture, "subcommand table parses options and positionals") {
+    CHECK(run({"show", "f", "--tag", "a", "--tag=b", "--json"}) == 7);
+    CHECK(seen == std::vector<std::string>{"f", "a", "b"});
+}
+
+TEST_CASE_METHOD(CliFixture, "subcommand table rejects typos with a suggestion") {
+    CHECK(run({"shwo"}) == util::k_exit_usage);
+    CHECK(err.str() == "prog: error: unknown command 'shwo' (did you mean 'show'?); run 'prog "
+                       "--help'\n");
+}
+
+TEST_CASE_METHOD(CliFixture, "subcommand table rejects unknown options, missing values, arity") {
+    CHECK(run({"show", "f", "--jsn"}) == util::k_exit_usage);
+    CHECK(err.str() == "prog show: error: unknown option '--jsn' (did you mean '--json'?)\n");
+    err.str("");
+    CHECK(run({"show", "f", "--tag"}) == util::k_exit_usage);
+    CHECK(err.str() == "prog show: error: option --tag needs a T\n");
+    err.str("");
+    CHECK(run({"show"}) == util::k_exit_usage);
+    CHECK(err.str().starts_with("prog show: error: expected FILE"));
+    err.str("");
+    CHECK(run({"show", "f", "--json", "--json"}) == util::k_exit_usage);
+    CHECK(err.str() == "prog show: error: option --json given twice\n");
+}
+
+TEST_CASE_METHOD(CliFixture, "help is printed for the table and for each command") {
+    CHECK(run({"--help"}) == util::k_exit_ok);
+    CHECK(out.str().find("  show  show a thing") != std::string::npos);
+    out.str("");
+    CHECK(run({"help", "show"}) == util::k_exit_ok);
+    CHECK(out.str().find("Usage: prog show FILE") != std::string::npos);
+    CHECK(out.str().find("--tag T") != std::string::npos);
+    CHECK(run({}) == util::k_exit_usage);
+}
