@@ -5,6 +5,7 @@
 #include "tests/unit/test_support.hpp"
 
 #include <fstream>
+
 #include <sys/stat.h>
 #include <utime.h>
 
@@ -14,7 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-LoadOptions test_options() { return LoadOptions{{test::source_dir() / "overlays"}}; }
+LoadOptions test_options() {
+    return LoadOptions{{test::source_dir() / "overlays"}};
+}
 
 std::vector<std::string> diagnostics_of(const fs::path& file) {
     auto result = load_cluster(file, test_options());
@@ -112,7 +115,9 @@ TEST_CASE("tree_sha256 sees names, contents, modes and links, not mtimes") {
     const auto first = image::tree_sha256(root);
     REQUIRE(first);
 
-    struct utimbuf times {1000, 1000};
+    struct utimbuf times {
+        1000, 1000
+    };
     ::utime((root / "etc/a.conf").c_str(), &times);
     CHECK(*image::tree_sha256(root) == *first);
 
@@ -135,7 +140,9 @@ TEST_CASE("the image-id needs the lock and ignores per-node identity") {
     const fs::path file = dir.path() / "cluster.yaml";
     REQUIRE(util::write_file_atomic(file, text));
 
-    auto inputs = [&] { return *image::collect_image_id_inputs(*load_cluster(file, test_options())); };
+    auto inputs = [&] {
+        return *image::collect_image_id_inputs(*load_cluster(file, test_options()));
+    };
     CHECK_FALSE(inputs().image_id().has_value());
 
     REQUIRE(util::write_file_atomic(image::lock_path_for(file), "lock v1\n"));

@@ -4,15 +4,19 @@
 #include "builder/util/fs.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <iostream>
+
 #include <unistd.h>
 
 namespace uhs::test {
 
-inline std::filesystem::path data_dir() { return UHS_TEST_DATA_DIR; }
-inline std::filesystem::path source_dir() { return UHS_SOURCE_DIR; }
+inline std::filesystem::path data_dir() {
+    return UHS_TEST_DATA_DIR;
+}
+inline std::filesystem::path source_dir() {
+    return UHS_SOURCE_DIR;
+}
 
 // A private temp directory per test; kept (and named on stderr) when the test fails, so the
 // evidence is there to look at.
@@ -34,7 +38,8 @@ private:
 // Changes the working directory for one scope.
 class ScopedChdir {
 public:
-    explicit ScopedChdir(const std::filesystem::path& dir) : m_old(std::filesystem::current_path()) {
+    explicit ScopedChdir(const std::filesystem::path& dir)
+        : m_old(std::filesystem::current_path()) {
         std::filesystem::current_path(dir);
     }
     ~ScopedChdir() { std::filesystem::current_path(m_old); }

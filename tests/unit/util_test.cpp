@@ -7,6 +7,7 @@
 #include "tests/unit/test_support.hpp"
 
 #include <sstream>
+
 #include <sys/stat.h>
 
 using namespace uhs;

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "builder/config/net.hpp"
+
+#include <expected>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace uhs::config {
+
+// Where something was written in the cluster file (1-based, as editors count).
+struct SourceLocation {
+    std::string file;
+    int line = 0;
+    int column = 0;
+};
+
+// One problem in a cluster file: "FILE:LINE:COL: error: MESSAGE".
+struct Diagnostic {
+    SourceLocation where;
+    std::string message;
+
+    std::string to_string() const;
+};
+
+enum class BoardModel { cm5, cm5_lite, pi5, cm4 };
+enum class NodeRole { control_plane, worker };
+enum class StateStorage { iscsi, tmpfs };
+enum class Variant { minbase, important, standard };
+
+std::string_view to_string(BoardModel model);
+std::string_view to_string(NodeRole role);
+std::string_view to_string(StateStorage state);
+std::string_view to_string(Variant variant);
+
+// The device tree the CM5/Pi 5 bootloader loads by default for a board model.
+std::string_view default_dtb(BoardModel model);
+
+struct ClusterInfo {
+    std::string name;
+    std::string domain;
+    std::string timezone;
+    std::vector<std::string> ssh_authorized_keys;
+};
+
+struct Network {
+    Ipv4 server; // the workstation/boot server: uhs-netboot's DHCP proxy and TFTP address
+    std::string interface;
+    Ipv4Prefix subnet;
+    Ipv4 gateway;
+    std::vector<Ipv4> dns;
+};
+
+struct TrueNas {
+    std::string host;
+    std::string api_key_file; // as written; '~/' is expanded by the commands that read it
+    std::string dataset;      // ZFS dataset under which images live, e.g. "tank/uhs"
+    int nfs_version = 3;
+};
+
+struct Storage {
+    TrueNas truenas;
+    StateStorage state = StateStorage::iscsi;
+};
+
+struct AptSource {
+    std::string name;
+    std::string uri; // "auto" = the host's own APT sources
+    std::vector<std::string> suites;
+    std::vector<std::string> components;
+    std::filesystem::path keyring; // absolute (resolved against the cluster file's directory)
+    SourceLocation location;
+
+    // A flat repository ("suite: /", as the Kubernetes repo): no dists/, no components.
+    bool is_flat() const { return suites.size() == 1 && suites.front().ends_with('/'); }
+    bool is_auto() const { return uri == "auto"; }
+};
+
+struct Image {
+    std::string architecture = "arm64";
+    Variant variant = Variant::minbase;
+    std::vector<AptSource> sources;
+    std::vector<std::string> packages;
+    std::string kernel;
+    std::vector<std::string> overlays;                // names as written
+    std::vector<std::filesystem::path> overlay_paths; // resolved directories, same order
+};
+
+struct Kubernetes {
+    std::string version; // "1.31" or "1.31.2"
+    Ipv4Prefix pod_cidr;
+    Ipv4Prefix service_cidr;
+    std::string control_plane_endpoint; // host[:port]
+};
+
+struct Node {
+    std::string name;
+    int slot = 0;
+    BoardModel model = BoardModel::cm5_lite;
+    std::optional<std::string> serial; // lowercase, 8 or 16 hex digits; absent until enrolled
+    std::optional<MacAddress> mac;     // absent until enrolled
+    Ipv4 ip;
+    NodeRole role = NodeRole::worker;
+    SourceLocation location;
+
+    // Netboot directory names the bootloader asks for (TFTP_PREFIX 0 and 2).
+    std::optional<std::string> serial_directory() const;
+    std::optional<std::string> mac_directory() const;
+};
+
+struct Cluster {
+    std::filesystem::path file; // the cluster file as given
+    std::string api_version;
+    ClusterInfo cluster;
+    Network network;
+    Storage storage;
+    Image image;
+    Kubernetes kubernetes;
+    std::vector<Node> nodes;
+};
+
+using Diagnostics = std::vector<Diagnostic>;
+
+// Where bare overlay names ("base") are looked up, in order.
+struct LoadOptions {
+    std::vector<std::filesystem::path> overlay_search_path;
+};
+
+// The default overlay search path: $UHS_OVERLAY_PATH (colon-separated), then the overlays/
+// installed beside the binary (../share/uhs/overlays), then this source tree's overlays/.
+std::vector<std::filesystem::path> default_overlay_search_path();
+
+// Reads and validates a cluster file. On failure returns every problem found, in file order.
+std::expected<Cluster, Diagnostics> load_cluster(const std::filesystem::path& file,
+                                                 const LoadOptions& options);
+
+// The same for text already in memory (`file` names it in messages and anchors relative paths).
+std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text,
+                                                  const std::filesystem::path& file,
+                                                  const LoadOptions& options);
+
+} // namespace uhs::config

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "builder/util/result.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace uhs::util {
+
+// Reads a whole file. Fails with Errc::not_found when it does not exist.
+Result<std::string> read_file(const std::filesystem::path& path);
+
+// Writes `data` to `path` so that readers see either the old file or the complete new one:
+// a temp file beside it, fsync, rename, fsync of the directory. `mode` applies to the new file.
+Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
+                         unsigned mode = 0644);
+
+// Entries of `dir` (names only), sorted bytewise so every walk is reproducible.
+Result<std::vector<std::string>> list_dir_sorted(const std::filesystem::path& dir);
+
+// A private directory under $TMPDIR, removed with its contents on destruction unless kept.
+class TempDir {
+public:
+    // Creates `<tmp>/<prefix>XXXXXX`.
+    static Result<TempDir> create(std::string_view prefix);
+    TempDir(TempDir&& other) noexcept;
+    TempDir& operator=(TempDir&&) = delete;
+    TempDir(const TempDir&) = delete;
+    ~TempDir();
+
+    const std::filesystem::path& path() const { return m_path; }
+    // Leaves the directory in place (tests keep it when they fail).
+    void keep() { m_keep = true; }
+
+private:
+    explicit TempDir(std::filesystem::path path) : m_path(std::move(path)) {}
+    std::filesystem::path m_path;
+    bool m_keep = false;
+};
+
+// strerror(errno) as a std::string.
+std::string errno_text(int err);
+
+} // namespace uhs::util
