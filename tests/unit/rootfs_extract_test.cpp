@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/rootfs/deb.hpp"
+#include "builder/util/fs.hpp"
+#include "tests/unit/archive_support.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <sys/stat.h>
+
+using namespace uhs;
+using test::TarMember;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+    test::TestDir dir;
+    fs::path root = dir.path() / "root";
+    rootfs::ExtractPolicy policy;
+
+    Fixture() { fs::create_directories(root); }
+
+    util::Result<rootfs::ExtractReport> extract(const std::vector<TarMember>& members) {
+        const fs::path deb = dir.path() / "pkg_1.0_arm64.deb";
+        REQUIRE(util::write_file_atomic(deb, test::make_deb("pkg", members)));
+        auto archive = rootfs::read_deb(deb);
+        REQUIRE(archive);
+        return rootfs::extract_data(*archive, root, policy);
+    }
+
+    // Every path below the whole test directory, to prove nothing landed outside the root.
+    std::vector<std::string> everything() const {
+        std::vector<std::string> paths;
+        for (const auto& e : fs::recursive_directory_iterator(dir.path())) {
+            paths.push_back(fs::relative(e.path(), dir.path()).string());
+        }
+        std::sort(paths.begin(), paths.end());
+        return paths;
+    }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(Fixture, "a well-formed package extracts with modes, links and dpkg's path list") {
+    auto report = extract({
+        {"./", 'd', "", 0755},
+        {"./usr/", 'd', "", 0755},
+        {"./usr/bin/", 'd', "", 0755},
+        {"./usr/bin/tool", 'f', "#!/bin/sh\necho hi\n", 04755},
+        {"./usr/bin/tool-alias", 'l', "tool"},
+        {"./usr/bin/tool-hard", 'h', "./usr/bin/tool"},
+        {"./bin/", 'd', "", 0755},
+        {"./bin/legacy", 'f', "legacy", 0755},
+        {"./run/fifo", 'p', "", 0600},
+    });
+    REQUIRE(report);
+    CHECK(report->paths == std::vector<std::string>{"/.", "/usr", "/usr/bin", "/usr/bin/tool",
+                                                    "/usr/bin/tool-alias", "/usr/bin/tool-hard",
+                                                    "/bin", "/bin/legacy", "/run/fifo"});
+    CHECK(*util::read_file(root / "usr/bin/tool") == "#!/bin/sh\necho hi\n");
+    struct stat st {};
+    REQUIRE(::stat((root / "usr/bin/tool").c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 04755);
+    CHECK(st.st_nlink == 2);
+    CHECK(fs::read_symlink(root / "usr/bin/tool-alias") == "tool");
+    // merged /usr: ./bin/legacy lands in usr/bin, not through a bin -> usr/bin link.
+    CHECK(fs::exists(root / "usr/bin/legacy"));
+    CHECK_FALSE(fs::exists(root / "bin"));
+    // No temp files left behind.
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+        CHECK(e.path().filename().string().find(".uhs-extract-") == std::string::npos);
+    }
+}
+
+TEST_CASE_METHOD(Fixture, "hostile packages are refused and write nothing outside the root") {
+    const auto before = everything();
+    struct Case {
+        const char* what;
+        std::vector<TarMember> members;
+        const char* message;
+    };
+    const std::vector<Case> cases{
+        {"dot-dot", {{"./../escaped", 'f', "x"}}, "escapes the root ('..')"},
+        {"nested dot-dot", {{"./usr/../../escaped", 'f', "x"}}, "escapes the root ('..')"},
+        {"absolute", {{"/etc/escaped", 'f', "x"}}, "absolute path '/etc/escaped' refused"},
+        {"write through a symlink",
+         {{"./evil", 'l', ".."}, {"./evil/escaped", 'f', "x"}},
+         "'evil' is a symlink or not a directory"},
+        {"write through an absolute symlink",
+         {{"./etc", 'l', "/tmp"}, {"./etc/escaped", 'f', "x"}},
+         "'etc' is a symlink or not a directory"},
+        {"hard link out of the tree", {{"./link", 'h', "../outside"}}, "escapes the root"},
+        {"hard link to nothing", {{"./link", 'h', "./missing"}}, "is not a file extracted before"},
+        {"device node", {{"./dev/mem", 'c', ""}}, "device node refused"},
+        {"directory replaced by a file",
+         {{"./usr/", 'd', ""}, {"./usr", 'f', "x"}},
+         "would replace a directory with a file"},
+    };
+    for (const Case& c : cases) {
+        INFO(c.what);
+        auto report = extract(c.members);
+        REQUIRE_FALSE(report);
+        CHECK(report.error().message.find(c.message) != std::string::npos);
+        CHECK(report.error().message.starts_with("pkg_1.0_arm64.deb: "));
+        fs::remove_all(root);
+        fs::create_directories(root);
+    }
+    // Only the root and the package file: nothing escaped.
+    auto after = everything();
+    CHECK(after == std::vector<std::string>{"pkg_1.0_arm64.deb", "root"});
+    CHECK(before == std::vector<std::string>{"root"});
+}
+
+TEST_CASE_METHOD(Fixture, "size limits apply per entry and per package") {
+    policy.max_entry_size = 10;
+    auto big = extract({{"./big", 'f', std::string(11, 'x')}});
+    REQUIRE_FALSE(big);
+    CHECK(big.error().message.find("11 bytes is over the limit of 10") != std::string::npos);
+    CHECK_FALSE(fs::exists(root / "big"));
+
+    policy.max_entry_size = 100;
+    policy.max_total_size = 15;
+    auto total = extract({{"./a", 'f', std::string(10, 'a')}, {"./b", 'f', std::string(10, 'b')}});
+    REQUIRE_FALSE(total);
+    CHECK(total.error().message.find("over the limit of 15 bytes") != std::string::npos);
+}
+
+TEST_CASE_METHOD(Fixture, "device nodes are created only when allowed") {
+    if (::geteuid() != 0) {
+        return; // mknod needs root; the refusal is tested above.
+    }
+    policy.allow_devices = rootfs::AllowDevices::yes;
+    auto report = extract({{"./dev/", 'd', "", 0755}, {"./dev/null", 'c', "", 0666}});
+    REQUIRE(report);
+    struct stat st {};
+    REQUIRE(::lstat((root / "dev/null").c_str(), &st) == 0);
+    CHECK(S_ISCHR(st.st_mode));
+}
+
+TEST_CASE("read_deb refuses files that are not Debian packages") {
+    test::TestDir dir;
+    const fs::path junk = dir.path() / "junk.deb";
+    REQUIRE(util::write_file_atomic(junk, "!<arch>\nnot really"));
+    auto result = rootfs::read_deb(junk);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().message.starts_with("junk.deb: "));
+    CHECK(result.error().code == util::Errc::invalid_input);
+}
+
+TEST_CASE("read_control_files returns the control file") {
+    test::TestDir dir;
+    const fs::path deb = dir.path() / "pkg.deb";
+    REQUIRE(util::write_file_atomic(deb, test::make_deb("hello", {{"./", 'd', ""}})));
+    auto archive = rootfs::read_deb(deb);
+    REQUIRE(archive);
+    auto files = rootfs::read_control_files(*archive);
+    REQUIRE(files);
+    REQUIRE(files->contains("control"));
+    CHECK(files->at("control").starts_with("Package: hello\n"));
+}
