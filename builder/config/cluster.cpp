@@ -458,9 +458,18 @@ void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
                            {"host", "api_key_file", "dataset", "nfs_version"},
                            {"host", "api_key_file", "dataset"});
         if (t) {
-            storage.truenas.host =
-                r.string(*t, "host", "storage.truenas.host", k_dns_name, "a host name or address")
-                    .value_or("");
+            // An address, not a name: the initramfs mounts the root with klibc's nfsmount,
+            // which has no resolver.
+            if (auto host = r.scalar(*t, "host", "storage.truenas.host")) {
+                if (Ipv4::parse(*host)) {
+                    storage.truenas.host = *host;
+                } else {
+                    r.error(r.where("storage.truenas.host"), "storage.truenas.host",
+                            "'" + *host +
+                                "' is not an IPv4 address (the initramfs mounts the NFS root "
+                                "without DNS)");
+                }
+            }
             storage.truenas.api_key_file =
                 r.scalar(*t, "api_key_file", "storage.truenas.api_key_file").value_or("");
             storage.truenas.dataset =

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "firmware/bootcfg/node_boot.hpp"
+
+namespace uhs::bootcfg {
+
+using config::BoardModel;
+
+std::string nfs_export_path(const config::Cluster& cluster, std::string_view image_id) {
+    return "/mnt/" + cluster.storage.truenas.dataset + "/images/" + std::string(image_id);
+}
+
+namespace {
+
+bool is_bcm2711(BoardModel model) {
+    return model == BoardModel::cm4;
+}
+
+std::string netmask(const config::Ipv4Prefix& subnet) {
+    return config::Ipv4{subnet.mask()}.to_string();
+}
+
+} // namespace
+
+std::string render_cmdline(const config::Cluster& cluster, const config::Node& node,
+                           std::string_view image_id) {
+    const auto& net = cluster.network;
+    const auto& truenas = cluster.storage.truenas;
+    const std::string nfs_options =
+        truenas.nfs_version == 3 ? "vers=3,proto=tcp,nolock" : "vers=4.1,proto=tcp";
+    // ip=<client>:<server>:<gateway>:<netmask>:<hostname>:<device>:<autoconf>:<dns0>:<dns1>
+    // The device is left empty: the initramfs renames interfaces (eth0 -> end0), so the first
+    // one with a link is the right one on a CM5.
+    std::string ip = "ip=" + node.ip.to_string() + "::" + net.gateway.to_string() + ":" +
+                     netmask(net.subnet) + ":" + node.name + "::off";
+    for (std::size_t i = 0; i < net.dns.size() && i < 2; ++i) {
+        ip += ":" + net.dns[i].to_string();
+    }
+    std::string line = "console=serial0,115200 console=tty1";
+    line += " root=/dev/nfs nfsroot=" + truenas.host + ":" + nfs_export_path(cluster, image_id) +
+            "," + nfs_options + " ro";
+    line += " " + ip;
+    line += " rootwait systemd.hostname=" + node.name;
+    line += " cgroup_enable=memory cgroup_memory=1";
+    line += " uhs.node=" + node.name;
+    line += " uhs.state=" + std::string(config::to_string(cluster.storage.state));
+    line += " uhs.image=" + std::string(image_id);
+    return line + "\n";
+}
+
+std::string render_config_txt(const config::Cluster& cluster, const config::Node& node,
+                              std::string_view image_id) {
+    const bool bcm2711 = is_bcm2711(node.model);
+    std::string text;
+    text += "# Written by uhs for " + node.name + " (slot " + std::to_string(node.slot) + ", " +
+            std::string(config::to_string(node.model)) + ") of cluster " + cluster.cluster.name +
+            ".\n";
+    text += "# Image " + std::string(image_id) + ". Edit the cluster file, not this file.\n";
+    text += "[all]\n";
+    text += "arm_64bit=1\n";
+    text += std::string("kernel=") + (bcm2711 ? "kernel8.img" : "kernel_2712.img") + "\n";
+    text +=
+        std::string("initramfs ") + (bcm2711 ? "initramfs8" : "initramfs_2712") + " followkernel\n";
+    text += "device_tree=" + std::string(config::default_dtb(node.model)) + "\n";
+    text += "enable_uart=1\n";
+    return text;
+}
+
+} // namespace uhs::bootcfg

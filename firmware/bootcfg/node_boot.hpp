@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "builder/config/cluster.hpp"
+
+#include <string>
+#include <string_view>
+
+namespace uhs::bootcfg {
+
+// The directory TrueNAS exports an image from: /mnt/<dataset>/images/<image-id>.
+std::string nfs_export_path(const config::Cluster& cluster, std::string_view image_id);
+
+// The kernel command line a node boots with: the image's root read-only over NFS (vers=3 unless
+// the cluster asks for 4; an initramfs's klibc nfsmount cannot do v4), the node's static
+// address and host name (so nothing node-specific lives in the shared root), the cgroup
+// switches Raspberry Pi kernels need for kubelet, and where per-node state comes from.
+// One line, newline-terminated, as the firmware reads cmdline.txt.
+std::string render_cmdline(const config::Cluster& cluster, const config::Node& node,
+                           std::string_view image_id);
+
+// The firmware's config.txt for a node: 64-bit kernel, initramfs, the model's device tree,
+// the serial console. File names match image::boot_files_for(node.model).
+std::string render_config_txt(const config::Cluster& cluster, const config::Node& node,
+                              std::string_view image_id);
+
+} // namespace uhs::bootcfg

@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "firmware/bootcfg/node_boot.hpp"
+#include "tests/unit/test_support.hpp"
+
+using namespace uhs;
+
+namespace {
+
+config::Cluster good_cluster() {
+    auto cluster = config::load_cluster(test::data_dir() / "configs/good.yaml",
+                                        {{test::source_dir() / "overlays"}});
+    REQUIRE(cluster);
+    return *cluster;
+}
+
+} // namespace
+
+TEST_CASE("cmdline.txt mounts the image read-only over NFSv3 with the node's own identity") {
+    const auto cluster = good_cluster();
+    CHECK(bootcfg::render_cmdline(cluster, cluster.nodes[0], "0123abcd") ==
+          "console=serial0,115200 console=tty1 root=/dev/nfs "
+          "nfsroot=10.1.0.5:/mnt/tank/uhs/images/0123abcd,vers=3,proto=tcp,nolock ro "
+          "ip=10.1.0.11::10.1.0.1:255.255.255.0:n1::off:10.1.0.1 rootwait systemd.hostname=n1 "
+          "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi uhs.image=0123abcd\n");
+}
+
+TEST_CASE("cmdline.txt follows the cluster's NFS version and state storage") {
+    auto cluster = good_cluster();
+    cluster.storage.truenas.nfs_version = 4;
+    cluster.storage.state = config::StateStorage::tmpfs;
+    const std::string line = bootcfg::render_cmdline(cluster, cluster.nodes[1], "ff");
+    CHECK(line.find(",vers=4.1,proto=tcp ro ") != std::string::npos);
+    CHECK(line.find(" uhs.state=tmpfs ") != std::string::npos);
+    CHECK(line.find("ip=10.1.0.12::") != std::string::npos);
+}
+
+TEST_CASE("config.txt names the SoC's kernel and initramfs and the model's device tree") {
+    auto cluster = good_cluster();
+    const std::string cm5 = bootcfg::render_config_txt(cluster, cluster.nodes[0], "0123abcd");
+    CHECK(cm5 == "# Written by uhs for n1 (slot 1, cm5-lite) of cluster test.\n"
+                 "# Image 0123abcd. Edit the cluster file, not this file.\n"
+                 "[all]\n"
+                 "arm_64bit=1\n"
+                 "kernel=kernel_2712.img\n"
+                 "initramfs initramfs_2712 followkernel\n"
+                 "device_tree=bcm2712-rpi-cm5l-cm5io.dtb\n"
+                 "enable_uart=1\n");
+    cluster.nodes[0].model = config::BoardModel::cm4;
+    const std::string cm4 = bootcfg::render_config_txt(cluster, cluster.nodes[0], "0123abcd");
+    CHECK(cm4.find("kernel=kernel8.img\ninitramfs initramfs8 followkernel\n") != std::string::npos);
+    CHECK(cm4.find("device_tree=bcm2711-rpi-cm4.dtb\n") != std::string::npos);
+}
