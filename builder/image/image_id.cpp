@@ -28,8 +28,14 @@ util::Status hash_entry(util::Sha256& hash, const fs::path& root, const std::str
         return fail(Errc::io, "cannot stat ", path.string(), ": ", util::errno_text(errno));
     }
     auto record = [&](char type, std::string_view payload) {
+        // Only what git keeps counts: the executable bit. A checkout under another umask must
+        // give the same image, and the overlay is applied with these same normalised modes.
+        const unsigned normalised = type == 'd'                ? 0755
+                                    : type == 'l'              ? 0777
+                                    : (st.st_mode & 0111) != 0 ? 0755
+                                                               : 0644;
         char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        std::snprintf(mode, sizeof mode, "%04o", normalised);
         hash.update(std::string(1, type) + " " + mode + " " + std::to_string(relative.size()) +
                     ":" + relative + " " + std::to_string(payload.size()) + ":");
         hash.update(payload);

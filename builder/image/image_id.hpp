@@ -34,7 +34,9 @@ struct ImageIdInputs {
 // The lock file that belongs to a cluster file: "FILE.lock".
 std::filesystem::path lock_path_for(const std::filesystem::path& cluster_file);
 
-// SHA-256 over a directory tree, walked in sorted order, independent of mtimes and owners.
+// SHA-256 over a directory tree, walked in sorted order: names, types, contents, link targets
+// and the executable bit (modes are normalised to 0755/0644 as git would check them out);
+// independent of mtimes, owners and the umask.
 util::Result<std::string> tree_sha256(const std::filesystem::path& root);
 
 // The config subset: what reaches the shared root filesystem and boot files. Per-node values

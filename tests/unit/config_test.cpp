@@ -107,7 +107,7 @@ TEST_CASE("a missing cluster file is one clear error") {
     CHECK(lines == std::vector<std::string>{"/nonexistent/cluster.yaml: error: no such file"});
 }
 
-TEST_CASE("tree_sha256 sees names, contents, modes and links, not mtimes") {
+TEST_CASE("tree_sha256 sees names, contents, the executable bit and links, not mtimes or umask") {
     test::TestDir dir;
     const fs::path root = dir.path() / "overlay";
     fs::create_directories(root / "etc");
@@ -125,8 +125,12 @@ TEST_CASE("tree_sha256 sees names, contents, modes and links, not mtimes") {
     const auto changed = *image::tree_sha256(root);
     CHECK(changed != *first);
 
+    // A umask difference is not an overlay change; the executable bit is.
     ::chmod((root / "etc/a.conf").c_str(), 0600);
+    CHECK(*image::tree_sha256(root) == changed);
+    ::chmod((root / "etc/a.conf").c_str(), 0700);
     CHECK(*image::tree_sha256(root) != changed);
+    ::chmod((root / "etc/a.conf").c_str(), 0644);
 
     fs::create_symlink("a.conf", root / "etc/b.conf");
     CHECK(*image::tree_sha256(root) != changed);
