@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/rootfs/deb.hpp"
 
+#include "builder/rootfs/safe_path.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
@@ -54,28 +55,6 @@ util::Result<std::string> read_member(archive* reader, const std::string& what) 
     }
 }
 
-// Splits an archive member name into safe components: "./usr/bin/x" -> {usr, bin, x}.
-// Refuses absolute names and '..' anywhere. An empty result is the root itself ("./").
-util::Result<std::vector<std::string>> safe_components(std::string_view name,
-                                                       const std::string& where) {
-    if (name.starts_with('/')) {
-        return fail(Errc::invalid_input, where, ": absolute path '", std::string(name),
-                    "' refused");
-    }
-    std::vector<std::string> parts;
-    for (std::string_view part : util::split(name, '/')) {
-        if (part.empty() || part == ".") {
-            continue;
-        }
-        if (part == "..") {
-            return fail(Errc::invalid_input, where, ": path '", std::string(name),
-                        "' escapes the root ('..') and is refused");
-        }
-        parts.emplace_back(part);
-    }
-    return parts;
-}
-
 class Extractor {
 public:
     Extractor(const DebArchive& deb, const ExtractPolicy& policy, UniqueFd root)
@@ -109,36 +88,6 @@ private:
             parts.insert(parts.begin(), "usr");
         }
         return parts;
-    }
-
-    // Opens the directory holding the last component, walking from the root without ever
-    // following a symlink. Missing directories are created (0755) when `create` is set.
-    util::Result<UniqueFd> open_parent(const std::vector<std::string>& parts, bool create,
-                                       const std::string& where_) {
-        UniqueFd dir(::dup(m_root.get()));
-        for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-            int fd = ::openat(dir.get(), parts[i].c_str(),
-                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd < 0 && errno == ENOENT && create) {
-                if (::mkdirat(dir.get(), parts[i].c_str(), 0755) != 0 && errno != EEXIST) {
-                    return fail(Errc::io, where_,
-                                ": cannot create directory: ", util::errno_text(errno));
-                }
-                fd = ::openat(dir.get(), parts[i].c_str(),
-                              O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            }
-            if (fd < 0) {
-                if (errno == ENOTDIR || errno == ELOOP) {
-                    return fail(Errc::invalid_input, where_, ": '", parts[i],
-                                "' is a symlink or not a directory; writing through it is "
-                                "refused");
-                }
-                return fail(Errc::io, where_, ": cannot open '", parts[i],
-                            "': ", util::errno_text(errno));
-            }
-            dir.reset(fd);
-        }
-        return dir;
     }
 
     util::Status finish_metadata(int dir, const std::string& name, archive_entry* entry,
@@ -190,14 +139,16 @@ private:
         }
         const auto parts = on_disk(archive_parts);
         const std::string& name = parts.back();
-        UniqueFd dir = UHS_TRY(open_parent(parts, true, entry_where));
+        UniqueFd dir =
+            UHS_TRY(open_parent_beneath(m_root.get(), parts, CreateParents::yes, entry_where));
 
         if (const char* hardlink = archive_entry_hardlink(entry)) {
             const auto target_parts = on_disk(UHS_TRY(safe_components(hardlink, entry_where)));
             if (target_parts.empty()) {
                 return fail(Errc::invalid_input, entry_where, ": hard link to the root refused");
             }
-            UniqueFd target_dir = UHS_TRY(open_parent(target_parts, false, entry_where));
+            UniqueFd target_dir = UHS_TRY(
+                open_parent_beneath(m_root.get(), target_parts, CreateParents::no, entry_where));
             struct stat st {};
             if (::fstatat(target_dir.get(), target_parts.back().c_str(), &st,
                           AT_SYMLINK_NOFOLLOW) != 0 ||
