@@ -62,5 +62,17 @@ check "help" 0 "$uhs_image" --help
 check "netboot check on the example" 0 "$uhs_netboot" check configs/super6c-cm5.yaml
 contains "netboot check" "cm5-6 (slot 6, 192.168.50.16): tftp a1b2c306/ tftp 2c-cf-67-a1-c3-06/"
 
+# diff: 0 identical, 1 different (naming the file), 2 on error.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+mkdir -p "$scratch/a/boot" "$scratch/b/boot"
+echo one > "$scratch/a/boot/config.txt"
+echo one > "$scratch/b/boot/config.txt"
+check "diff of identical builds" 0 "$uhs_image" diff "$scratch/a" "$scratch/b"
+echo two > "$scratch/b/boot/config.txt"
+check "diff of different builds" 1 "$uhs_image" diff "$scratch/a" "$scratch/b"
+contains "diff names the file" "boot/config.txt: content differs (sha256 "
+check "diff of a missing build" 2 "$uhs_image" diff "$scratch/a" "$scratch/missing"
+
 echo "cli.sh: $failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Times `uhs-image lock` on the example cluster (configs/super6c-cm5.yaml, with a local stand-in
+# for the Kubernetes repository) against apt-get's own resolution of the same request on the
+# same mirror, in the same run, prints the ratio, and asserts both resolve the same set.
+#   bench/lock.sh [BUILD_DIR]     (default: build)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+uhs_image=${1:-$src/build}/builder/cli/uhs-image
+[ -x "$uhs_image" ] || { echo "bench: build uhs-image first ($uhs_image)"; exit 2; }
+for tool in apt-get apt-cache gpg dpkg-deb python3; do
+  command -v $tool >/dev/null || { echo "bench: $tool missing"; exit 125; }
+done
+work=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
+
+# The host's Debian mirror (first non-security deb entry), as `uri: auto` would pick it.
+mirror=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null;
+           awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
+             /etc/apt/sources.list 2>/dev/null || true; } | grep -v security | awk 'NR == 1 {print $1}')
+[ -n "$mirror" ] || { echo "bench: no Debian mirror in /etc/apt"; exit 125; }
+mirror=${mirror%/}
+
+bash "$src/tests/fixtures/aptrepo/make_repo.sh" "$work/kube" "$src/tests/fixtures/aptrepo/kube-standin.recipe" --flat
+python3 "$src/tests/fixtures/aptrepo/http_server.py" "$work/kube/repo" --lifetime 900 > "$work/port" &
+server=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+kube=http://127.0.0.1:$(cat "$work/port")
+
+cp -r "$src/configs" "$work/configs"
+cp "$work/kube/keyring.gpg" "$work/configs/keyrings/kubernetes-apt-keyring.gpg"
+cluster=$work/configs/super6c-cm5.yaml
+debian_keyring=$(sed -n '/name: debian/,/keyring:/s/^ *keyring: *//p' "$cluster")
+
+t0=$(date +%s.%N)
+"$uhs_image" lock "$cluster" --store "$work/store" --source "debian=$mirror" --source "kubernetes=$kube"
+t1=$(date +%s.%N)
+
+# apt on the same mirror and suites, empty dpkg status, arm64 only, no recommends.
+apt=$work/apt
+mkdir -p "$apt/etc/apt/apt.conf.d" "$apt/etc/apt/preferences.d" "$apt/var/lib/dpkg" \
+  "$apt/var/lib/apt/lists/partial" "$apt/var/cache/apt/archives/partial"
+: > "$apt/var/lib/dpkg/status"
+suites=$(sed -n '/name: debian/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
+components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
+{
+  for s in $suites; do echo "deb [signed-by=$debian_keyring] $mirror $s $components"; done
+  echo "deb [signed-by=$work/kube/keyring.gpg] $kube/ /"
+} > "$apt/etc/apt/sources.list"
+aptopts=(-o Dir="$apt" -o Dir::State::status="$apt/var/lib/dpkg/status" -o APT::Architecture=arm64
+  -o APT::Architectures=arm64 -o Acquire::Languages=none -o APT::Install-Recommends=false
+  -o Dir::Etc::Parts="$apt/etc/apt/apt.conf.d" -o Debug::NoLocking=true -o Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false)
+t2=$(date +%s.%N)
+apt-get "${aptopts[@]}" -qq update
+# The same request as uhs: Essential/required candidates, the packages, the kernel.
+base=$(apt-cache "${aptopts[@]}" dumpavail | awk -v RS= '/\nPriority: required/ || /\nEssential: yes/ {
+  match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9)}' | sort -u)
+wanted=$(sed -n '/^  packages:/,/^  overlays:/s/^ *- *//p' "$cluster")
+kernel=$(sed -n 's/^  kernel: *//p' "$cluster")
+apt-get "${aptopts[@]}" --simulate install $base $wanted $kernel > "$work/apt.out"
+t3=$(date +%s.%N)
+
+sed -n 's/^Inst \([^ ]*\) (\([^ ]*\) .*/\1 \2/p' "$work/apt.out" | sort > "$work/apt.set"
+sed -n 's/^package \([^ ]*\) \([^ ]*\) .*/\1 \2/p' "$cluster.lock" | sort > "$work/uhs.set"
+uhs_s=$(awk "BEGIN {print $t1 - $t0}"); apt_s=$(awk "BEGIN {print $t3 - $t2}")
+echo "uhs-image lock: ${uhs_s} s ($(wc -l < "$work/uhs.set") packages)"
+echo "apt-get update + --simulate: ${apt_s} s ($(wc -l < "$work/apt.set") packages)"
+echo "ratio uhs/apt: $(awk "BEGIN {printf \"%.2f\", $uhs_s / $apt_s}")"
+if ! diff -u "$work/apt.set" "$work/uhs.set" > "$work/diff"; then
+  echo "FAIL: resolved sets differ (- apt, + uhs):"
+  grep '^[-+][^-+]' "$work/diff"
+  exit 1
+fi
+echo "ok: the resolved set equals apt's"

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "builder/util/result.hpp"
+#include "builder/util/subprocess.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace uhs::apt {
+
+// Decodes every "-----BEGIN PGP PUBLIC KEY BLOCK-----" block of `armored` (base64, the CRC24
+// checksum verified) and concatenates the binary packets. Fails with Errc::invalid_input on bad
+// base64 or a checksum mismatch, or when there is no key block.
+util::Result<std::string> dearmor(std::string_view armored);
+
+// True when `data` looks like an ASCII-armored key file.
+bool is_armored(std::string_view data);
+
+// Verifies the clearsigned `inrelease` with gpgv against `keyring` (binary or armored; armored
+// keys are dearmored into a private temp file) and returns the signed text exactly as gpgv
+// output it. Fails closed with Errc::integrity unless gpgv exits 0 and reports VALIDSIG;
+// Errc::not_found when gpgv or the keyring is missing. `origin` names the file in errors.
+util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
+                                             const std::filesystem::path& keyring,
+                                             std::string_view inrelease, std::string_view origin);
+
+} // namespace uhs::apt

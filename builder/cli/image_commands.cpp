@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: Apache-2.0
+// `diff`: what differs between two builds, artifact by artifact and file by file.
+#include "builder/cli/commands.hpp"
+#include "builder/image/image_diff.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace uhs::cli {
+
+namespace {
+
+int run_diff(const util::ParsedArgs& args, util::Io& io) {
+    auto diff = image::diff_images(args.positionals.at(0), args.positionals.at(1));
+    if (!diff) {
+        return util::report_error(io, "uhs-image diff", diff.error().message, util::k_exit_usage);
+    }
+    if (args.has("--json")) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& d : *diff) {
+            out.push_back({{"artifact", d.artifact}, {"member", d.member}, {"what", d.what}});
+        }
+        io.out << out.dump(2) << '\n';
+    } else {
+        for (const auto& d : *diff) {
+            io.out << d.artifact << (d.member.empty() ? "" : ": " + d.member) << ": " << d.what
+                   << '\n';
+        }
+    }
+    // As diff(1): 0 identical, 1 different, 2 trouble.
+    return diff->empty() ? util::k_exit_ok : util::k_exit_failure;
+}
+
+} // namespace
+
+std::vector<util::SubcommandSpec> image_commands() {
+    return {
+        {
+            .name = "diff",
+            .summary = "show what differs between two builds (the reproducibility debugger)",
+            .arguments = "IMAGE-DIR-A IMAGE-DIR-B [--json]",
+            .description =
+                "Compares every artifact by SHA-256 and, for tar artifacts that differ,\n"
+                "every member: type, mode, owner, mtime, link target, content.\n"
+                "Exits 0 when identical, 1 when they differ, 2 on error.",
+            .options = {{"--json", util::TakesValue::no, "print the differences as JSON"}},
+            .min_positionals = 2,
+            .max_positionals = 2,
+            .run = run_diff,
+        },
+    };
+}
+
+} // namespace uhs::cli

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# `uhs-image lock` and `fetch` against signed APT repositories this test generates and serves on
+# 127.0.0.1: the good path, then every failure case (tampered index, wrong key, bad signature,
+# expired Valid-Until, truncated download, hash mismatch, 404, dropped connections), each
+# asserting the error and that the store holds nothing bad.
+set -euo pipefail
+uhs_image=$1
+src=$3
+fixtures=$src/tests/fixtures/aptrepo
+for tool in dpkg-deb gpg gpgv python3 xz; do
+  command -v $tool >/dev/null || { echo "skip: $tool missing"; exit 125; }
+done
+work=$(mktemp -d /tmp/uhs-apt-test.XXXXXX)
+servers=()
+cleanup() {
+  for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done
+  if [ "${keep:-no}" = yes ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fail() { keep=yes; echo "FAIL: $*" >&2; exit 1; }
+
+# serve [FAULT...]: starts a server for $work/www, sets $port.
+serve() {
+  local args=()
+  for f in "$@"; do args+=(--fault "$f"); done
+  local port_file=$work/port.$RANDOM
+  python3 "$fixtures/http_server.py" "$work/www" --lifetime 120 "${args[@]}" > "$port_file" &
+  servers+=($!)
+  for _ in $(seq 50); do [ -s "$port_file" ] && break; sleep 0.1; done
+  port=$(cat "$port_file")
+  [ -n "$port" ] || fail "test server did not start"
+}
+
+# Every object in the store must hash to its own name.
+check_store() {
+  local store=$1 f
+  [ -d "$store/sha256" ] || return 0
+  while IFS= read -r f; do
+    [ "$(sha256sum "$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || fail "store holds a bad object $f"
+  done < <(find "$store/sha256" -type f)
+}
+
+# expect_fail PATTERN CMD...: CMD must fail and print PATTERN on stderr.
+expect_fail() {
+  local pattern=$1; shift
+  if "$@" > "$work/out" 2> "$work/err"; then fail "expected failure ($pattern): $*"; fi
+  grep -q -- "$pattern" "$work/err" || { cat "$work/err" >&2; fail "error does not mention '$pattern'"; }
+}
+
+mkdir -p "$work/www"
+bash "$fixtures/make_repo.sh" "$work/www/debian" "$fixtures/basic.recipe" --suite trixie
+bash "$fixtures/make_repo.sh" "$work/www/kube" "$fixtures/kube.recipe" --flat
+bash "$fixtures/make_repo.sh" "$work/www/expired" "$fixtures/basic.recipe" --suite trixie \
+  --valid-until "Sun, 02 Mar 2025 12:00:00 UTC"
+
+# cluster DIR URI_DEBIAN KEYRING_DEBIAN: writes DIR/cluster.yaml (the kubernetes source is auto).
+cluster() {
+  local dir=$1 uri=$2 keyring=$3
+  mkdir -p "$dir/keyrings"
+  cp "$keyring" "$dir/keyrings/debian.gpg"
+  cp "$work/www/kube/keyring.asc" "$dir/keyrings/kubernetes.asc"
+  sed -e '/^image:/,/^nodes:/{/^nodes:/!d}' "$src/tests/configs/good.yaml" > "$dir/cluster.yaml"
+  cat >> "$dir/cluster.yaml" <<YAML
+image:
+  architecture: arm64
+  sources:
+    - name: debian
+      uri: $uri
+      suites: [trixie]
+      components: [main]
+      keyring: keyrings/debian.gpg
+    - name: kubernetes
+      uri: auto
+      suites: [/]
+      keyring: keyrings/kubernetes.asc
+  packages: [hello, kubelet]
+  kernel: linux-image-arm64
+kubernetes:
+  version: "1.31"
+  control_plane_endpoint: 10.1.0.11:6443
+YAML
+}
+
+serve
+base=http://127.0.0.1:$port
+good=$work/good
+cluster "$good" "$base/debian/repo" "$work/www/debian/keyring.gpg"
+store=$work/store
+opts=(--store "$store" --host-root "$work/nohost")
+
+echo "== auto without a matching host source fails clearly"
+expect_fail "pass --source kubernetes=URI" "$uhs_image" lock "$good/cluster.yaml" "${opts[@]}"
+[ ! -e "$good/cluster.yaml.lock" ] || fail "a lock was written on failure"
+
+echo "== good path: lock"
+"$uhs_image" lock "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo"
+lock=$good/cluster.yaml.lock
+grep -q '^package hello 2.10-3 arm64 source=hello from=debian ' "$lock" || fail "hello 2.10-3 not locked"
+grep -q '^package kubelet 1.31.2-1.1 arm64 .*from=kubernetes path=kubelet_1.31.2-1.1_arm64.deb ' "$lock" \
+  || fail "kubelet candidate not the newest"
+for p in base-files coreutils libc6 mawk greeter perl linux-image-arm64; do
+  grep -q "^package $p " "$lock" || fail "$p missing from the lock"
+done
+! grep -q '^package gawk ' "$lock" || fail "gawk should not be chosen (mawk provides awk)"
+grep -q '^source debian trixie date=2025-03-01T12:00:00Z inrelease-sha256=' "$lock" || fail "source line"
+[ "$(grep -c '^package ' "$lock")" = 9 ] || fail "expected 9 packages"
+sort -c <(grep '^package ' "$lock") || fail "lock not sorted"
+cp "$lock" "$work/lock.first"
+
+echo "== lock again changes nothing; --check passes; --update is stable"
+"$uhs_image" lock "$good/cluster.yaml" "${opts[@]}" | grep -q "up to date"
+cmp "$lock" "$work/lock.first"
+"$uhs_image" lock --check "$good/cluster.yaml" "${opts[@]}"
+"$uhs_image" lock --update "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo"
+cmp "$lock" "$work/lock.first" || fail "re-resolving the same indices changed the lock"
+
+echo "== good path: fetch"
+"$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" > "$work/out"
+grep -q "fetched 9 packages" "$work/out" || { cat "$work/out"; fail "fetch count"; }
+check_store "$store"
+while read -r sha; do
+  [ -f "$store/sha256/${sha:0:2}/$sha" ] || fail "locked $sha not in store"
+done < <(sed -n 's/^package .* sha256=\([0-9a-f]*\)$/\1/p' "$lock")
+"$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" | grep -q "fetched 0 packages"
+"$uhs_image" fetch --offline "$good/cluster.yaml" "${opts[@]}"
+expect_fail "not in the store" "$uhs_image" fetch --offline "$good/cluster.yaml" --store "$work/empty"
+
+echo "== --check notices a changed cluster file"
+sed -i 's/packages: \[hello, kubelet\]/packages: [hello, kubelet, kubectl]/' "$good/cluster.yaml"
+expect_fail "no longer matches" "$uhs_image" lock --check "$good/cluster.yaml" "${opts[@]}"
+expect_fail "out of date" "$uhs_image" lock "$good/cluster.yaml" "${opts[@]}"
+cmp "$lock" "$work/lock.first"
+expect_fail "no longer matches" "$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}"
+
+# lock_fails NAME PATTERN URI KEYRING: a fresh cluster dir whose lock must fail with PATTERN.
+lock_fails() {
+  local name=$1 pattern=$2 uri=$3 keyring=$4
+  cluster "$work/$name" "$uri" "$keyring"
+  expect_fail "$pattern" "$uhs_image" lock "$work/$name/cluster.yaml" --store "$work/store-$name" \
+    --source "kubernetes=$base/kube/repo"
+  [ ! -e "$work/$name/cluster.yaml.lock" ] || fail "$name: a lock was written"
+  check_store "$work/store-$name"
+}
+
+echo "== wrong key"
+lock_fails wrongkey "signature verification failed" "$base/debian/repo" "$work/www/kube/keyring.gpg"
+echo "== expired Valid-Until"
+lock_fails expired "expired: Valid-Until 2025-03-02T12:00:00Z" "$base/expired/repo" "$work/www/expired/keyring.gpg"
+echo "== tampered Packages (signature still good)"
+cp -a "$work/www/debian" "$work/www/tampered"
+index=$work/www/tampered/repo/dists/trixie/main/binary-arm64
+xz -dc "$index/Packages.xz" | sed 's/^Version: 2.10-3/Version: 2.10-4/' | xz -c > "$work/Packages.xz"
+mv "$work/Packages.xz" "$index/Packages.xz"
+lock_fails tampered "SHA256 differs from InRelease" "$base/tampered/repo" "$work/www/debian/keyring.gpg"
+echo "== tampered InRelease (bad signature)"
+cp -a "$work/www/debian" "$work/www/badsig"
+sed -i 's/^Date: .*/Date: Sun, 02 Mar 2025 12:00:00 UTC/' "$work/www/badsig/repo/dists/trixie/InRelease"
+lock_fails badsig "bad signature" "$base/badsig/repo" "$work/www/debian/keyring.gpg"
+echo "== unsigned InRelease"
+cp -a "$work/www/debian" "$work/www/unsigned"
+cp "$work/www/unsigned/repo/dists/trixie/Release" "$work/www/unsigned/repo/dists/trixie/InRelease"
+lock_fails unsigned "signature verification failed" "$base/unsigned/repo" "$work/www/debian/keyring.gpg"
+echo "== missing InRelease (404)"
+lock_fails missing "HTTP 404" "$base/nothing-here" "$work/www/debian/keyring.gpg"
+
+# fetch_with FAULTS... : fetch the good lock into a fresh store through a faulty server.
+fetch_with() {
+  serve "$@"
+  fstore=$work/store-$RANDOM
+  "$uhs_image" fetch "$good/cluster.yaml" --store "$fstore" --attempts 3 \
+    --source "debian=http://127.0.0.1:$port/debian/repo" --source "kubernetes=http://127.0.0.1:$port/kube/repo"
+}
+cp "$work/lock.first" "$lock"
+sed -i 's/packages: \[hello, kubelet, kubectl\]/packages: [hello, kubelet]/' "$good/cluster.yaml"
+
+echo "== truncated once: resumed"
+fetch_with "truncate:.deb:3" > "$work/out"
+grep -q "fetched 9 packages" "$work/out" || fail "resume after truncation"
+check_store "$fstore"
+echo "== dropped connections, twice per file at most: retried"
+fetch_with "drop:hello:2" > "$work/out"
+grep -q "fetched 9 packages" "$work/out" || fail "retry after drops"
+check_store "$fstore"
+echo "== always truncated: fails, nothing partial in the store"
+expect_fail "hello_2.10-3_arm64.deb: .* after 3 attempts" fetch_with "truncate:hello_"
+check_store "$fstore"
+[ ! -e "$fstore/sha256/$(sed -n 's/^package hello .* sha256=\(..\).*$/\1/p' "$lock")" ] || true
+echo "== hash mismatch"
+expect_fail "hello_2.10-3_arm64.deb: SHA-256 mismatch" fetch_with "corrupt:hello_"
+check_store "$fstore"
+echo "== 404"
+expect_fail "greeter_1.0_all.deb: HTTP 404" fetch_with "404:greeter"
+check_store "$fstore"
+echo "== server always dropping connections"
+expect_fail "perl_5.40.1-2_arm64.deb: .*after 3 attempts" fetch_with "drop:perl"
+check_store "$fstore"
+for f in $(find "$fstore/sha256" -type f 2>/dev/null); do
+  grep -q "sha256=$(basename "$f")\$" "$lock" || fail "unexpected store object $f"
+done
+echo "all apt repo tests passed"

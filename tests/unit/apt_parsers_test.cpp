@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/apt/control.hpp"
+#include "builder/apt/deb822.hpp"
+#include "builder/apt/host_sources.hpp"
+#include "builder/apt/lockfile.hpp"
+#include "builder/apt/release.hpp"
+#include "builder/apt/verify.hpp"
+#include "builder/util/fs.hpp"
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace uhs;
+using namespace uhs::apt;
+
+namespace {
+const std::string k_sha(64, 'a');
+} // namespace
+
+TEST_CASE("deb822 paragraphs, continuation lines and errors", "[apt][parse]") {
+    auto p = parse_deb822("Package: a\nDescription: one\n two\n\n\nPackage: b\n", "x");
+    REQUIRE(p);
+    REQUIRE(p->size() == 2);
+    CHECK((*p)[0].get("description") == "one\ntwo");
+    CHECK((*p)[1].line == 6);
+    auto bad = parse_deb822("Package: a\nnot a field\n", "Packages");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.starts_with("Packages:2: expected"));
+    CHECK_FALSE(parse_deb822(" continuation\n", "x"));
+    auto commented = parse_deb822("# c\nTypes: deb\n", "s", Comments::allowed);
+    REQUIRE(commented);
+    CHECK(commented->front().get_or_empty("Types") == "deb");
+}
+
+TEST_CASE("relationship fields", "[apt][parse]") {
+    auto groups =
+        parse_relationships("libc6 (>= 2.34), perl:any, a | b (<< 2) [amd64] <!nocheck>, c (>>1)");
+    REQUIRE(groups);
+    REQUIRE(groups->size() == 4);
+    CHECK((*groups)[0][0].relation == Relation::ge);
+    CHECK((*groups)[0][0].version == "2.34");
+    CHECK((*groups)[1][0].arch_qualifier == "any");
+    REQUIRE((*groups)[2].size() == 2);
+    CHECK((*groups)[2][1].to_string() == "b (<< 2)");
+    CHECK((*groups)[3][0].relation == Relation::gt);
+    CHECK_FALSE(parse_relationships("a (=> 1)"));
+    CHECK_FALSE(parse_relationships("a (>= )"));
+}
+
+TEST_CASE("Packages stanzas", "[apt][parse]") {
+    std::string text = "Package: mawk\nVersion: 1.3.4-1\nArchitecture: arm64\n"
+                       "Source: mawk-src (1.3.4-0)\nMulti-Arch: foreign\nPriority: required\n"
+                       "Provides: awk, x (= 2)\nDepends: libc6\nFilename: pool/m/mawk.deb\n"
+                       "Size: 12\nSHA256: " +
+                       k_sha + "\n";
+    auto records = parse_packages(text, "P");
+    REQUIRE(records);
+    const PackageRecord& r = records->front();
+    CHECK(r.source == "mawk-src");
+    CHECK(r.source_version == "1.3.4-0");
+    CHECK(r.multi_arch == MultiArch::foreign);
+    CHECK(r.priority == Priority::required);
+    REQUIRE(r.provides.size() == 2);
+    CHECK(r.provides[1].version == "2");
+    CHECK(r.size == 12);
+    auto missing = parse_packages("Package: a\nVersion: 1\nArchitecture: all\nFilename: f\n"
+                                  "Size: 1\n",
+                                  "P");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message == "P:1: SHA256: missing or not 64 hex digits");
+}
+
+TEST_CASE("Release and clearsigned InRelease", "[apt][parse]") {
+    std::string release = "Suite: trixie\nDate: Sat, 10 May 2025 08:49:51 UTC\n"
+                          "Valid-Until: Sat, 17 May 2025 08:49:51 +0100\n"
+                          "Acquire-By-Hash: yes\nSHA256:\n " +
+                          k_sha + " 10 main/binary-arm64/Packages.xz\n";
+    auto r = parse_release(release, "R");
+    REQUIRE(r);
+    CHECK(format_utc(r->date) == "2025-05-10T08:49:51Z");
+    REQUIRE(r->valid_until);
+    CHECK(format_utc(*r->valid_until) == "2025-05-17T07:49:51Z");
+    CHECK(r->acquire_by_hash);
+    CHECK(r->sha256.at("main/binary-arm64/Packages.xz").size == 10);
+    CHECK_FALSE(parse_release("Suite: x\n", "R"));
+    CHECK_FALSE(parse_release("Date: yesterday\n", "R"));
+
+    std::string signed_text = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nSuite: x\n"
+                              "- -dash\n-----BEGIN PGP SIGNATURE-----\nabc\n"
+                              "-----END PGP SIGNATURE-----\n";
+    auto body = clearsigned_body(signed_text);
+    REQUIRE(body);
+    CHECK(*body == "Suite: x\n-dash\n");
+    CHECK_FALSE(clearsigned_body("Suite: x\n"));
+}
+
+TEST_CASE("host sources: one-line and deb822", "[apt][sources]") {
+    auto one = parse_sources_list(
+        "# comment\ndeb [arch=arm64 signed-by=/k/kube.gpg] http://x.invalid/k/ /\n"
+        "deb-src http://mirror.invalid/debian trixie main\n"
+        "deb http://mirror.invalid/debian trixie main contrib\n",
+        "sources.list");
+    REQUIRE(one);
+    REQUIRE(one->size() == 2);
+    CHECK((*one)[0].signed_by == "/k/kube.gpg");
+    CHECK((*one)[0].uri == "http://x.invalid/k");
+    CHECK((*one)[1].components.size() == 2);
+    CHECK((*one)[1].origin == "sources.list:4");
+    auto bad = parse_sources_list("deb http://x\n", "l");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.starts_with("l:1: expected"));
+
+    auto d = parse_sources_deb822("Types: deb deb-src\nURIs: http://mirror.invalid/debian\n"
+                                  "Suites: trixie trixie-updates\nComponents: main\n"
+                                  "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n\n"
+                                  "Enabled: no\nTypes: deb\nURIs: http://off.invalid\n"
+                                  "Suites: x\n",
+                                  "d.sources");
+    REQUIRE(d);
+    REQUIRE(d->size() == 1);
+    CHECK(d->front().suites.size() == 2);
+}
+
+TEST_CASE("uri: auto picks the host's entries through a fixture root", "[apt][sources]") {
+    test::TestDir dir;
+    auto apt_dir = dir.path() / "etc/apt/sources.list.d";
+    std::filesystem::create_directories(apt_dir);
+    REQUIRE(util::write_file_atomic(
+        dir.path() / "etc/apt/sources.list",
+        "deb http://security.invalid/debian-security trixie-security main\n"));
+    REQUIRE(util::write_file_atomic(
+        apt_dir / "debian.sources",
+        "Types: deb\nURIs: http://mirror.invalid/debian/\nSuites: trixie\nComponents: main\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"));
+    REQUIRE(util::write_file_atomic(apt_dir / "kubernetes.list",
+                                    "deb [signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] "
+                                    "http://kube.invalid/core:/stable:/v1.31/deb/ /\n"));
+    REQUIRE(util::write_file_atomic(apt_dir / "old.list.disabled", "garbage\n"));
+    auto host = read_host_sources(dir.path());
+    REQUIRE(host);
+    CHECK(host->size() == 3);
+
+    config::AptSource debian{.name = "debian",
+                             .uri = "auto",
+                             .suites = {"trixie"},
+                             .keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"};
+    CHECK(resolve_source_uri(debian, *host, {}) == "http://mirror.invalid/debian");
+    config::AptSource kube{.name = "kubernetes",
+                           .uri = "auto",
+                           .suites = {"/"},
+                           .keyring = "/cfg/keyrings/kubernetes-apt-keyring.gpg"};
+    CHECK(resolve_source_uri(kube, *host, {}) == "http://kube.invalid/core:/stable:/v1.31/deb");
+    auto overrides = parse_source_overrides({"kubernetes=http://local.invalid/k/"});
+    REQUIRE(overrides);
+    CHECK(resolve_source_uri(kube, *host, *overrides) == "http://local.invalid/k");
+    config::AptSource other{
+        .name = "other", .uri = "auto", .suites = {"/"}, .keyring = "/cfg/other.gpg"};
+    auto none = resolve_source_uri(other, *host, {});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message.find("pass --source other=URI") != std::string::npos);
+    CHECK_FALSE(parse_source_overrides({"noequals"}));
+}
+
+TEST_CASE("armored keys are dearmored with their CRC24 checked", "[apt][verify]") {
+    // "hello" in base64 is aGVsbG8=; CRC24("hello") = 0x47F58A -> "R/WK".
+    std::string armored = "-----BEGIN PGP PUBLIC KEY BLOCK-----\nComment: x\n\naGVsbG8=\n=R/WK\n"
+                          "-----END PGP PUBLIC KEY BLOCK-----\n";
+    auto binary = dearmor(armored);
+    REQUIRE(binary);
+    CHECK(*binary == "hello");
+    std::string corrupt = armored;
+    corrupt.replace(corrupt.find("aGVs"), 4, "aGVt");
+    auto bad = dearmor(corrupt);
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == "armor checksum mismatch");
+    CHECK_FALSE(dearmor("no key here"));
+}
+
+namespace {
+class FakeRunner final : public util::CommandRunner {
+public:
+    util::CommandOutput answer;
+    std::vector<util::Command> calls;
+    util::Result<util::CommandOutput> run(const util::Command& command) override {
+        calls.push_back(command);
+        return answer;
+    }
+};
+} // namespace
+
+TEST_CASE("gpgv verification fails closed", "[apt][verify]") {
+    test::TestDir dir;
+    REQUIRE(util::write_file_atomic(dir.path() / "k.gpg", "\x99"
+                                                          "binary"));
+    FakeRunner runner;
+    runner.answer = {1, "[GNUPG:] BADSIG 1234 someone\n", ""};
+    auto bad = verify_clearsigned(runner, dir.path() / "k.gpg", "text", "src InRelease");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().code == util::Errc::integrity);
+    CHECK(bad.error().message == "src InRelease: signature verification failed: bad signature");
+    REQUIRE(runner.calls.size() == 1);
+    CHECK(runner.calls[0].argv[0] == "gpgv");
+    // Exit 0 without VALIDSIG is still a failure.
+    runner.answer = {0, "", ""};
+    CHECK_FALSE(verify_clearsigned(runner, dir.path() / "k.gpg", "text", "x"));
+    auto missing = verify_clearsigned(runner, dir.path() / "none.gpg", "text", "x");
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == util::Errc::not_found);
+}
+
+TEST_CASE("lock files round-trip sorted and reject garbage", "[apt][lock]") {
+    LockFile lock;
+    lock.request_sha256 = k_sha;
+    lock.architecture = "arm64";
+    lock.sources = {{"kubernetes", "/", "2025-01-01T00:00:00Z", k_sha},
+                    {"debian", "trixie", "2025-01-02T00:00:00Z", k_sha}};
+    lock.packages = {{"zlib1g", "1:1.3", "arm64", "zlib", "debian", "pool/z.deb", 5, k_sha},
+                     {"bash", "5.2-1", "arm64", "bash", "debian", "pool/b.deb", 7, k_sha}};
+    std::string text = format_lock(lock);
+    CHECK(text.find("source debian trixie") < text.find("source kubernetes /"));
+    CHECK(text.find("package bash 5.2-1") < text.find("package zlib1g"));
+    auto parsed = parse_lock(text, "x.lock");
+    REQUIRE(parsed);
+    CHECK(format_lock(*parsed) == text);
+    CHECK(parsed->packages[1].version == "1:1.3");
+    auto bad = parse_lock(text + "package broken\n", "x.lock");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message.starts_with("x.lock:"));
+    CHECK_FALSE(parse_lock("hello\n", "x.lock"));
+
+    config::Image image;
+    image.packages = {"a"};
+    std::string digest = request_digest(image);
+    image.packages.push_back("b");
+    CHECK(request_digest(image) != digest);
+}
