@@ -1,0 +1,637 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "netboot/serve.hpp"
+
+#include "builder/util/cli.hpp"
+#include "builder/util/fd.hpp"
+#include "builder/util/fs.hpp"
+#include "netboot/privileges.hpp"
+#include "netboot/status/status.hpp"
+#include "netboot/tftp/observer.hpp"
+#include "netboot/tftp/supervisor.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <map>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace uhs::netboot {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::int64_t unix_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// One logfmt line: "ts=... level=info event=offer node=n1 ...". Values with spaces are quoted.
+class Logger {
+public:
+    explicit Logger(std::ostream& out) : m_out(out) {}
+    template <class... Kv>
+    void operator()(std::string_view level, std::string_view event, const Kv&... kv) {
+        std::string line = "ts=" + std::to_string(unix_ms()) + " level=" + std::string(level) +
+                           " event=" + std::string(event);
+        append(line, kv...);
+        m_out << line << '\n' << std::flush;
+    }
+
+private:
+    static std::string quote(std::string_view v) {
+        if (!v.empty() && v.find_first_of(" \"=") == std::string_view::npos) {
+            return std::string(v);
+        }
+        std::string q = "\"";
+        for (char c : v) {
+            if (c == '"' || c == '\\') {
+                q.push_back('\\');
+            }
+            q.push_back(c == '\n' ? ' ' : c);
+        }
+        return q + "\"";
+    }
+    static void append(std::string&) {}
+    template <class V, class... Rest>
+    static void append(std::string& line, std::string_view key, const V& value,
+                       const Rest&... rest) {
+        line += ' ';
+        line += key;
+        line += '=';
+        if constexpr (std::is_arithmetic_v<V>) {
+            line += std::to_string(value);
+        } else {
+            line += quote(std::string_view(value));
+        }
+        append(line, rest...);
+    }
+    std::ostream& m_out;
+};
+
+util::Result<sockaddr_in> make_address(const std::string& address, std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
+        return util::fail(util::Errc::invalid_input, "bad IPv4 address '", address, "'");
+    }
+    return a;
+}
+
+util::Result<util::UniqueFd> open_dhcp_socket(const std::optional<std::string>& interface,
+                                              std::uint16_t port) {
+    util::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+    if (interface && !interface->empty()) {
+        // Broadcast DISCOVERs reach an INADDR_ANY socket only; the device binding keeps us
+        // on the boot LAN and sends our broadcasts out of it.
+        if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface->c_str(),
+                         static_cast<socklen_t>(interface->size())) != 0) {
+            return util::fail(util::Errc::io, "cannot bind DHCP socket to ", *interface, ": ",
+                              util::errno_text(errno));
+        }
+    }
+    auto addr = UHS_TRY(make_address("0.0.0.0", port));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return util::fail(util::Errc::io, "cannot bind DHCP port ", std::to_string(port), ": ",
+                          util::errno_text(errno));
+    }
+    return fd;
+}
+
+util::Result<util::UniqueFd> open_http_socket(const std::string& address, std::uint16_t port) {
+    util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
+    }
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto addr = UHS_TRY(make_address(address, port));
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd.get(), 16) != 0) {
+        return util::fail(util::Errc::io, "cannot listen on ", address, ":", std::to_string(port),
+                          ": ", util::errno_text(errno));
+    }
+    return fd;
+}
+
+// The syslog socket in.tftpd's transfer processes write to after their chroot:
+// <root>/dev/log. Owning it is how the daemon sees which files each node asked for.
+util::Result<util::UniqueFd> open_tftpd_log_socket(const fs::path& root) {
+    const fs::path dir = root / "dev";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    ::chmod(dir.c_str(), 0755);
+    const fs::path path = dir / "log";
+    fs::remove(path, ec);
+    util::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd) {
+        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.string().size() >= sizeof addr.sun_path) {
+        return util::fail(util::Errc::invalid_input, path.string(), ": path too long for a socket");
+    }
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        return util::fail(util::Errc::io, "cannot bind ", path.string(), ": ",
+                          util::errno_text(errno));
+    }
+    // in.tftpd has dropped to its own user by the time it logs.
+    ::chmod(path.c_str(), 0666);
+    return fd;
+}
+
+// Whether a process still runs (a zombie does not count). Works without privileges.
+bool process_alive(pid_t pid) {
+    auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!stat) {
+        return false;
+    }
+    const auto close = stat->rfind(')');
+    return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
+}
+
+// Serves one HTTP connection: reads the request head (bounded in size and time), answers.
+void serve_http_client(int listen_fd, const status::Registry& registry) {
+    util::UniqueFd client(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) {
+        return;
+    }
+    std::string request;
+    char buf[1024];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            return;
+        }
+        pollfd p{client.get(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+            return;
+        }
+        const ssize_t n = ::read(client.get(), buf, sizeof buf);
+        if (n <= 0) {
+            break;
+        }
+        request.append(buf, static_cast<std::size_t>(n));
+    }
+    const std::string response = status::http_response(request, registry);
+    std::size_t sent = 0;
+    while (sent < response.size()) {
+        const ssize_t n =
+            ::send(client.get(), response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            break;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+}
+
+// Everything derived from the cluster file: reloaded together on SIGHUP.
+struct Loaded {
+    config::Cluster cluster;
+    dhcp::ProxyConfig proxy;
+    std::vector<status::NodeStatus> nodes;
+    std::string tftp_address;
+    std::optional<std::string> interface;
+};
+
+util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, std::ostream& log) {
+    auto cluster =
+        config::load_cluster(options.cluster_file, {config::default_overlay_search_path()});
+    if (!cluster) {
+        std::string all;
+        for (const auto& d : cluster.error()) {
+            all += (all.empty() ? "" : "; ") + d.to_string();
+        }
+        return util::fail(util::Errc::invalid_input, all);
+    }
+    Loaded l;
+    l.cluster = std::move(*cluster);
+    UHS_CHECK(publish_cluster(l.cluster, tree, options.images_dir, options.image, log));
+    l.tftp_address = options.tftp_address.value_or(l.cluster.network.server.to_string());
+    auto server = config::Ipv4::parse(l.tftp_address);
+    if (!server) {
+        return util::fail(util::Errc::invalid_input, "bad TFTP address '", l.tftp_address, "'");
+    }
+    l.interface =
+        options.interface ? options.interface : std::optional<std::string>(l.cluster.network.interface);
+    l.proxy.tftp_server = server->value;
+    l.proxy.allow_unknown = options.allow_unknown;
+    for (const config::Node& node : l.cluster.nodes) {
+        dhcp::KnownNode k{node.name, std::nullopt, std::nullopt};
+        status::NodeStatus s;
+        s.name = node.name;
+        if (node.mac) {
+            k.mac = node.mac->bytes;
+        }
+        if (node.serial) {
+            k.serial = static_cast<std::uint32_t>(
+                std::stoul(config::serial_prefix(*node.serial), nullptr, 16));
+        }
+        if (auto d = node.serial_directory()) {
+            s.directories.push_back(*d);
+        }
+        if (auto d = node.mac_directory()) {
+            s.directories.push_back(*d);
+        }
+        if (!s.directories.empty()) {
+            s.image = tree.current_image(s.directories.front()).value_or("");
+        }
+        if (k.mac || k.serial) {
+            l.proxy.nodes.push_back(k);
+        }
+        l.nodes.push_back(std::move(s));
+    }
+    return l;
+}
+
+void apply_pending_for(const std::string& node, const tftp::Tree& tree, status::Registry& registry,
+                       Logger& log) {
+    for (const status::NodeStatus& n : registry.nodes()) {
+        if (n.name != node) {
+            continue;
+        }
+        std::string image;
+        for (const std::string& dir : n.directories) {
+            auto applied = tree.apply_pending(dir);
+            if (!applied) {
+                log("error", "switch-failed", "node", node, "dir", dir, "message",
+                    applied.error().message);
+            } else if (*applied) {
+                image = **applied;
+                log("info", "switched", "node", node, "dir", dir, "image", image);
+            }
+        }
+        if (!image.empty()) {
+            registry.set_image(node, image);
+        }
+    }
+}
+
+} // namespace
+
+util::Result<std::optional<StateLock>> StateLock::try_acquire(const fs::path& state_dir) {
+    std::error_code ec;
+    fs::create_directories(state_dir, ec);
+    const fs::path file = state_dir / "serve.lock";
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return util::fail(util::Errc::io, "cannot open ", file.string(), ": ",
+                          util::errno_text(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        return std::optional<StateLock>();
+    }
+    return std::optional<StateLock>(StateLock(fd));
+}
+
+StateLock::~StateLock() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
+    }
+}
+
+std::vector<NodeDirectory> node_directories(const config::Cluster& cluster) {
+    std::vector<NodeDirectory> dirs;
+    for (const config::Node& node : cluster.nodes) {
+        if (auto d = node.serial_directory()) {
+            dirs.push_back({&node, *d});
+        }
+        if (auto d = node.mac_directory()) {
+            dirs.push_back({&node, *d});
+        }
+    }
+    return dirs;
+}
+
+util::Status publish_cluster(const config::Cluster& cluster, const tftp::Tree& tree,
+                             const fs::path& images_dir, const std::optional<std::string>& image,
+                             std::ostream& log) {
+    UHS_CHECK(tree.prepare());
+    auto listed = tftp::list_images(images_dir);
+    if (!listed) {
+        return std::unexpected(util::with_context(listed.error(), "--images"));
+    }
+    const auto& available = *listed;
+    for (const NodeDirectory& nd : node_directories(cluster)) {
+        // A published directory stays as it is: switches (and a SIGHUP) must not undo them.
+        if (auto current = tree.current_image(nd.dir)) {
+            std::error_code ec;
+            if (fs::is_directory(tree.root() / ".images" / *current / "nodes" / nd.dir, ec)) {
+                continue;
+            }
+        }
+        std::string chosen;
+        if (image) {
+            chosen = *image;
+        } else {
+            std::vector<std::string> candidates;
+            for (const std::string& id : available) {
+                std::error_code ec;
+                if (fs::is_directory(images_dir / id / "nodes" / nd.dir, ec)) {
+                    candidates.push_back(id);
+                }
+            }
+            if (candidates.empty()) {
+                return util::fail(util::Errc::not_found, "node ", nd.node->name, ": no image in ",
+                                  images_dir.string(), " has nodes/", nd.dir);
+            }
+            if (candidates.size() > 1) {
+                return util::fail(util::Errc::invalid_input, "node ", nd.node->name, ": ",
+                                  std::to_string(candidates.size()), " images in ",
+                                  images_dir.string(), " have nodes/", nd.dir,
+                                  "; pass --image or use 'uhs-netboot switch'");
+            }
+            chosen = candidates.front();
+        }
+        UHS_CHECK(tree.import_image(images_dir, chosen));
+        if (tree.current_image(nd.dir) != chosen) {
+            UHS_CHECK(tree.switch_directory(nd.dir, chosen));
+            log << "published " << nd.dir << " (" << nd.node->name << ") -> " << chosen << '\n';
+        }
+    }
+    return {};
+}
+
+int serve(const ServeOptions& given, std::ostream& out) {
+    Logger log(out);
+    // in.tftpd gets these paths, and it chroots: relative paths would not survive.
+    ServeOptions options = given;
+    options.state_dir = fs::absolute(options.state_dir);
+    options.images_dir = fs::absolute(options.images_dir);
+    const tftp::Tree tree(options.state_dir / "tftproot");
+    const fs::path remap = options.state_dir / "tftpd.remap";
+    auto lock = StateLock::try_acquire(options.state_dir);
+    if (!lock || !*lock) {
+        log("error", "state-lock", "message",
+            lock ? "another uhs-netboot serve holds " + (options.state_dir / "serve.lock").string()
+                 : lock.error().message);
+        return util::k_exit_failure;
+    }
+
+    // 1. Configuration and the served tree.
+    auto loaded = load(options, tree, out);
+    if (!loaded) {
+        log("error", "load", "message", loaded.error().message);
+        return util::k_exit_usage;
+    }
+    if (auto st = util::write_file_atomic(remap, tftp::remap_rules(), 0644); !st) {
+        log("error", "remap", "message", st.error().message);
+        return util::k_exit_failure;
+    }
+
+    // 2. Signals arrive through a signalfd so the loop handles them like any other event.
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGHUP, SIGTERM, SIGINT, SIGCHLD}) {
+        sigaddset(&mask, s);
+    }
+    sigset_t old_mask;
+    ::sigprocmask(SIG_BLOCK, &mask, &old_mask);
+    util::UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+
+    // 3. Sockets: bound before anything answers.
+    auto dhcp_fd = open_dhcp_socket(loaded->interface, options.dhcp_port);
+    if (!dhcp_fd) {
+        log("error", "dhcp-socket", "message", dhcp_fd.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+    auto http_fd = open_http_socket(options.http_address, options.http_port);
+    if (!http_fd) {
+        log("error", "http-socket", "message", http_fd.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+
+    auto tftpd_log = open_tftpd_log_socket(tree.root());
+    if (!tftpd_log) {
+        log("error", "tftpd-log-socket", "message", tftpd_log.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+    tftp::TransferTracker transfers;
+    // Everything that needs root is bound now: give it up, keeping a few capabilities.
+    if (options.user) {
+        if (auto st = drop_privileges(*options.user, options.state_dir); !st) {
+            log("error", "drop-privileges", "message", st.error().message);
+            ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+            return util::k_exit_failure;
+        }
+        log("info", "privileges-dropped", "user", *options.user, "uid", ::getuid());
+    }
+
+    // 4. in.tftpd, supervised.
+    tftp::TftpdOptions topt;
+    topt.program = options.tftpd;
+    topt.root = tree.root();
+    topt.remap = remap;
+    topt.address = loaded->tftp_address;
+    topt.port = options.tftp_port;
+    topt.user = options.tftpd_user;
+    tftp::PosixProcessLauncher launcher;
+    tftp::Supervisor supervisor(launcher, tftp::tftpd_argv(topt));
+    if (auto st = supervisor.start(tftp::Clock::now()); !st) {
+        log("error", "tftpd-start", "message", st.error().message);
+    } else {
+        log("info", "tftpd-started", "pid", supervisor.pid(), "address",
+            topt.address + ":" + std::to_string(topt.port));
+    }
+
+    status::Registry registry;
+    registry.set_nodes(loaded->nodes);
+    log("info", "serving", "nodes", loaded->nodes.size(), "tftp", loaded->tftp_address, "interface",
+        loaded->interface.value_or(""), "http",
+        options.http_address + ":" + std::to_string(options.http_port));
+
+    bool healthy = false;
+    auto next_probe = tftp::Clock::now();
+    unsigned restarts_seen = 0;
+    bool running = true;
+    std::uint64_t malformed_seen = 0;
+    std::uint64_t not_pi_seen = 0;
+    while (running) {
+        const auto now = tftp::Clock::now();
+        supervisor.tick(now);
+        if (supervisor.restarts() != restarts_seen) {
+            restarts_seen = supervisor.restarts();
+            log("warn", "tftpd-exited", "status", supervisor.last_status().value_or(-1),
+                "restart_in_ms", supervisor.current_backoff().count() / 2);
+            registry.update_counters(
+                [&](status::Counters& c) { c.tftpd_restarts = restarts_seen; });
+            healthy = false;
+        }
+        if (!supervisor.running()) {
+            healthy = false;
+        } else if (now >= next_probe) {
+            const auto probe = tftp::probe_tftp(topt.address, topt.port, tftp::Tree::k_health_file,
+                                                std::chrono::milliseconds(300));
+            if (bool ok = probe.has_value(); ok != healthy) {
+                healthy = ok;
+                log(ok ? "info" : "warn", ok ? "tftp-healthy" : "tftp-unhealthy", "message",
+                    ok ? std::string("probe ok") : probe.error().message);
+            }
+            // Probe often until healthy, then once a second.
+            next_probe = now + std::chrono::milliseconds(healthy ? 1000 : 100);
+        }
+        registry.update_counters([&](status::Counters& c) { c.tftp_healthy = healthy; });
+
+        for (const auto& [t, took] : transfers.finished(now, process_alive)) {
+            if (t.path == tftp::Tree::k_health_file) {
+                continue; // our own probe
+            }
+            const auto slash = t.path.find('/');
+            const std::string dir = slash == std::string::npos ? "" : t.path.substr(0, slash);
+            std::error_code ec;
+            const auto size = t.not_found ? 0 : fs::file_size(tree.root() / t.path, ec);
+            registry.record_file(dir, status::FileServed{t.started_unix_ms, t.path, ec ? 0 : size,
+                                                         took.count(), !t.not_found && !ec});
+            log("info", "tftp-done", "client", t.client, "path", t.path, "bytes", ec ? 0 : size,
+                "ms", took.count(), "found", t.not_found ? "no" : "yes");
+        }
+
+        pollfd fds[4] = {{sigfd.get(), POLLIN, 0},
+                         {dhcp_fd->get(), POLLIN, 0},
+                         {http_fd->get(), POLLIN, 0},
+                         {tftpd_log->get(), POLLIN, 0}};
+        // Transfers in flight are timed by polling their process: look often then.
+        const int ready = ::poll(fds, 4, transfers.active() ? 10 : healthy ? 200 : 50);
+        if (ready < 0 && errno != EINTR) {
+            log("error", "poll", "message", util::errno_text(errno));
+            break;
+        }
+        if (fds[0].revents & POLLIN) {
+            signalfd_siginfo si{};
+            while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                    running = false;
+                } else if (si.ssi_signo == SIGHUP) {
+                    auto again = load(options, tree, out);
+                    if (!again) {
+                        log("error", "reload-failed", "message", again.error().message);
+                    } else {
+                        loaded = std::move(again);
+                        registry.set_nodes(loaded->nodes);
+                        registry.update_counters([](status::Counters& c) { ++c.reloads; });
+                        log("info", "reloaded", "nodes", loaded->nodes.size());
+                    }
+                }
+            }
+        }
+        if (fds[1].revents & POLLIN) {
+            for (int i = 0; i < 64; ++i) {
+                std::uint8_t buf[4096];
+                sockaddr_in from{};
+                socklen_t from_len = sizeof from;
+                const ssize_t n = ::recvfrom(dhcp_fd->get(), buf, sizeof buf, 0,
+                                             reinterpret_cast<sockaddr*>(&from), &from_len);
+                if (n < 0) {
+                    break;
+                }
+                auto packet = dhcp::decode(std::span(buf, static_cast<std::size_t>(n)));
+                if (!packet) {
+                    registry.update_counters([](status::Counters& c) {
+                        ++c.dhcp_received;
+                        ++c.dhcp_malformed;
+                    });
+                    // Rate-limited: a broken or hostile sender must not flood the journal.
+                    if (++malformed_seen <= 20 || malformed_seen % 1000 == 0) {
+                        log("debug", "dhcp-malformed", "bytes", n, "count", malformed_seen,
+                            "message", packet.error().message);
+                    }
+                    continue;
+                }
+                const auto health =
+                    healthy ? dhcp::TftpHealth::healthy : dhcp::TftpHealth::unhealthy;
+                const dhcp::Decision d = dhcp::decide(loaded->proxy, *packet, health);
+                if (d.verdict == dhcp::Verdict::not_discover) {
+                    registry.update_counters([](status::Counters& c) { ++c.dhcp_received; });
+                    continue; // REQUESTs, other servers' replies: not ours to log
+                }
+                status::DhcpExchange ex{unix_ms(), d.client_mac, packet->xid,
+                                        std::string(dhcp::to_string(d.verdict))};
+                bool sent = false;
+                if (d.reply && !d.node.empty()) {
+                    // A DISCOVER starts a boot: the moment a pending switch can take effect
+                    // without the node ever seeing files of two images.
+                    apply_pending_for(d.node, tree, registry, log);
+                }
+                if (d.reply) {
+                    auto wire = dhcp::encode(*d.reply);
+                    sockaddr_in to{};
+                    to.sin_family = AF_INET;
+                    to.sin_port = htons(d.destination_port);
+                    to.sin_addr.s_addr = htonl(d.destination);
+                    sent = wire && ::sendto(dhcp_fd->get(), wire->data(), wire->size(), 0,
+                                            reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
+                    if (!sent) {
+                        log("error", "dhcp-send", "message",
+                            wire ? util::errno_text(errno) : wire.error().message);
+                    }
+                }
+                registry.record_dhcp(d.node, ex, sent);
+                if (d.verdict == dhcp::Verdict::not_pi && ++not_pi_seen > 20 &&
+                    not_pi_seen % 1000 != 0) {
+                    continue; // other PXE/DHCP clients on the LAN: logged sparingly
+                }
+                log(sent ? "info" : "debug", sent ? "dhcp-offer" : "dhcp-ignored", "node",
+                    d.node.empty() ? std::string("-") : d.node, "mac", d.client_mac, "xid",
+                    packet->xid, "verdict", std::string(dhcp::to_string(d.verdict)), "model",
+                    d.pi ? d.pi->model : std::string("-"));
+            }
+        }
+        if (fds[2].revents & POLLIN) {
+            serve_http_client(http_fd->get(), registry);
+        }
+        if (fds[3].revents & POLLIN) {
+            for (int i = 0; i < 256; ++i) {
+                char buf[2048];
+                const ssize_t n = ::recv(tftpd_log->get(), buf, sizeof buf, 0);
+                if (n <= 0) {
+                    break;
+                }
+                const auto line =
+                    tftp::parse_tftpd_log(std::string_view(buf, static_cast<std::size_t>(n)));
+                if (!line) {
+                    continue;
+                }
+                transfers.on_log(*line, unix_ms(), tftp::Clock::now());
+                if (line->kind == tftp::TftpdLogLine::Kind::other) {
+                    log("info", "tftpd", "pid", line->pid, "message", line->message);
+                }
+            }
+        }
+    }
+
+    log("info", "stopping");
+    supervisor.stop();
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+    log("info", "stopped");
+    return util::k_exit_ok;
+}
+
+} // namespace uhs::netboot

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# uhs-netboot end to end in network namespaces this test creates: a LAN bridge in the server
+# namespace, dnsmasq playing the home router (DHCP only) in another, the simulated Pis in a
+# third. Covers: six CM5s booting at once, an unknown node ignored, silence while TFTP is
+# unhealthy, a switch mid-boot never mixing images, rollback, in.tftpd killed mid-transfer,
+# fuzzed DHCP input, SIGHUP reload and a clean SIGTERM.
+# Args: uhs-image uhs-netboot source-dir. Exit 125 = skipped.
+set -euo pipefail
+NETBOOT=$(realpath "$2")
+SRC=$(realpath "$3")
+BUILD=$(dirname "$(dirname "$NETBOOT")")
+SIM="$BUILD/tests/pi-bootsim"
+# shellcheck source=netboot/lib.sh
+source "$SRC/tests/system/netboot/lib.sh"
+
+for tool in ip in.tftpd dnsmasq openssl curl; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "SKIP: $tool missing"; exit 125; }
+done
+[ -x "$SIM" ] || { echo "SKIP: $SIM not built"; exit 125; }
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for ip netns"; exit 125; }
+
+ID=$$
+SRV=uhsnb-srv-$ID RTR=uhsnb-rtr-$ID CLI=uhsnb-cli-$ID
+T=$(mktemp -d /tmp/uhs-netboot-netns.XXXXXX)
+chmod 755 "$T"  # the daemon runs as nobody once its sockets are bound
+DAEMON_PID= DNSMASQ_PID=
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$DAEMON_PID" ] && kill -TERM "$DAEMON_PID" 2>/dev/null && sleep 0.5
+  [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
+  [ -n "$DNSMASQ_PID" ] && kill -TERM "$DNSMASQ_PID" 2>/dev/null
+  for ns in "$SRV" "$RTR" "$CLI"; do
+    # Anything still running inside our namespaces is ours.
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 125 ]; then
+    echo "--- daemon log"; cat "$T/serve.log" 2>/dev/null | tail -40
+    echo "kept $T"
+  else
+    rm -rf "$T"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT INT TERM
+
+if ! ip netns add "$SRV" 2>/dev/null; then echo "SKIP: ip netns add not permitted"; exit 125; fi
+ip netns add "$RTR"
+ip netns add "$CLI"
+inns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+inns "$SRV" ip link set lo up
+inns "$SRV" ip link add br0 type bridge
+inns "$SRV" ip addr add 10.77.0.2/24 dev br0
+inns "$SRV" ip link set br0 up
+for peer in "$RTR:rtr0" "$CLI:cli0"; do
+  ns=${peer%%:*} dev=${peer##*:}
+  ip link add "$dev" netns "$ns" type veth peer name "p-$dev" netns "$SRV"
+  inns "$SRV" ip link set "p-$dev" master br0 up
+  inns "$ns" ip link set lo up
+  inns "$ns" ip link set "$dev" up
+done
+inns "$RTR" ip addr add 10.77.0.1/24 dev rtr0
+inns "$CLI" ip addr add 10.77.0.50/24 dev cli0
+
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok: $*"; }
+
+# Fixtures: two images with known bytes, a cluster file for six enrolled CM5s.
+nb_make_image "$T/out" img-a 3000000
+nb_make_image "$T/out" img-b 3000000
+nb_cluster "$T/cluster.yaml" 10.77.0.2 br0 "$SRC"
+
+ip netns exec "$RTR" dnsmasq --no-daemon --conf-file=/dev/null --port=0 --interface=rtr0 --bind-interfaces \
+  --dhcp-range=10.77.0.100,10.77.0.200,255.255.255.0,1h --dhcp-leasefile="$T/leases" \
+  --dhcp-authoritative --no-ping --pid-file="$T/dnsmasq.pid" > "$T/dnsmasq.log" 2>&1 &
+DNSMASQ_PID=$!
+
+start_daemon() {
+  # Not through inns (a function would put a subshell between us and the daemon's pid).
+  ip netns exec "$SRV" "$NETBOOT" serve "$T/cluster.yaml" --images "$T/out" --image img-a \
+    --state "$T/state" --http 127.0.0.1:9469 --user nobody >> "$T/serve.log" 2>&1 &
+  DAEMON_PID=$!
+  nb_wait_for 5 grep -qx uhs-netboot "/proc/$DAEMON_PID/comm" || fail "daemon pid $DAEMON_PID is not uhs-netboot"
+  nb_wait_for 15 grep -q "event=tftp-healthy" "$T/serve.log" || fail "daemon never became healthy"
+}
+start_daemon
+grep -q "event=privileges-dropped user=nobody" "$T/serve.log" || fail "daemon kept root"
+[ "$(awk '/^Uid:/ {print $2}' "/proc/$DAEMON_PID/status")" = 65534 ] || fail "daemon uid is not nobody's"
+pass "daemon up as nobody (in.tftpd healthy)"
+
+# The in.tftpd the daemon runs now (its process group id), from the daemon's own log.
+tftpd_pid() { grep -o 'event=tftpd-started pid=[0-9]*' "$T/serve.log" | tail -1 | cut -d= -f3; }
+
+sim() { inns "$CLI" timeout 90 "$SIM" --interface cli0 "$@"; }
+
+# 1. Six CM5s boot at once: router lease + proxy offer merged, every byte checked.
+t0=$SECONDS
+# shellcheck disable=SC2046
+sim --expect "$T/out/img-a" --consistent $(nb_sim_nodes) > "$T/boot6.log" || { cat "$T/boot6.log"; fail "6-node boot"; }
+[ "$(grep -c "BOOTED image img-a" "$T/boot6.log")" = 6 ] || { cat "$T/boot6.log"; fail "not 6 booted"; }
+grep -q "dhcp address 10.77.0.1[0-9][0-9] tftp 10.77.0.2" "$T/boot6.log" || fail "no merged lease"
+grep -q "//config.txt bytes" "$T/boot6.log" || fail "// path not served"
+pass "6 simulated CM5s booted end to end in $((SECONDS - t0)) s"
+# The daemon times each transfer until its in.tftpd process exits: wait for all six to finish.
+six_done() { [ "$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | grep -c '"phase": "done"')" = 6 ]; }
+nb_wait_for 10 six_done || { inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | head -80; fail "/status: not 6 nodes in phase done"; }
+status=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status) || fail "GET /status"
+echo "$status" | grep -q '"path": "10000001/kernel_2712.img"' || fail "/status lacks the kernel transfer"
+for n in 1 2 3 4 5 6; do
+  echo "$status" | grep -q "\"name\": \"cm5-$n\"" || fail "/status lacks cm5-$n"
+done
+[ "$(echo "$status" | grep -c '"verdict": "offer"')" = 6 ] || fail "/status: not 6 offers"
+metrics=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics) || fail "GET /metrics"
+echo "$metrics" | grep -q '^uhs_netboot_tftp_healthy 1$' || fail "/metrics tftp_healthy"
+pass "/status and /metrics"
+
+# 2. An unknown Pi gets the router's offer but never ours.
+if sim --timeout 4 --node 2c:cf:67:99:99:99,99999999,serial > "$T/unknown.log"; then fail "unknown node booted"; fi
+grep -q "router_offer=1 proxy_offer=0" "$T/unknown.log" || { cat "$T/unknown.log"; fail "unknown: wrong offers"; }
+grep -q "verdict=unknown-node" "$T/serve.log" || fail "unknown node not logged"
+pass "unknown node ignored"
+
+# 3. TFTP unhealthy (in.tftpd frozen): the proxy stays silent; thawed: answers again.
+TFTPD=$(tftpd_pid)
+[ -n "$TFTPD" ] || fail "no in.tftpd child"
+kill -STOP -- "-$TFTPD"
+nb_wait_for 10 grep -q "event=tftp-unhealthy" "$T/serve.log" || { kill -CONT -- "-$TFTPD"; fail "unhealthy not detected"; }
+if sim --timeout 3 --node 2c:cf:67:10:00:01,10000001,serial > "$T/unhealthy.log"; then kill -CONT -- "-$TFTPD"; fail "offered while unhealthy"; fi
+kill -CONT -- "-$TFTPD"
+grep -q "verdict=tftp-unhealthy" "$T/serve.log" || fail "unhealthy verdict not logged"
+nb_wait_for 10 bash -c "tail -1 '$T/serve.log' | grep -q tftp-healthy || grep -c event=tftp-healthy '$T/serve.log' | grep -q '^[2-9]'" || fail "never healthy again"
+pass "silent while in.tftpd is unhealthy"
+
+# 4. Switch mid-boot: the booting node finishes on its old image, the next boot gets the new one.
+sim --expect "$T/out/img-a" --expect "$T/out/img-b" --consistent --pause-after 2 --pause-ms 2500 \
+  --node 2c:cf:67:10:00:01,10000001,serial > "$T/midboot.log" &
+SIMPID=$!
+nb_wait_for 20 grep -q paused "$T/midboot.log" || fail "simulator never paused"
+"$NETBOOT" switch cm5-1 img-b --cluster "$T/cluster.yaml" --images "$T/out" --state "$T/state" > "$T/switch.out"
+grep -q "pending" "$T/switch.out" || fail "switch with a running daemon should be pending"
+wait "$SIMPID" || { cat "$T/midboot.log"; fail "mid-boot simulator"; }
+grep -q "BOOTED image img-a" "$T/midboot.log" || { cat "$T/midboot.log"; fail "mixed or wrong image mid-boot"; }
+sim --expect "$T/out/img-a" --expect "$T/out/img-b" --consistent --node 2c:cf:67:10:00:01,10000001,serial > "$T/after.log" \
+  || { cat "$T/after.log"; fail "boot after switch"; }
+grep -q "BOOTED image img-b" "$T/after.log" || fail "switch not applied at next DISCOVER"
+"$NETBOOT" rollback cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > "$T/rollback.out"
+sim --expect "$T/out/img-a" --expect "$T/out/img-b" --consistent --node 2c:cf:67:10:00:01,10000001,serial > "$T/rolled.log" \
+  || fail "boot after rollback"
+grep -q "BOOTED image img-a" "$T/rolled.log" || fail "rollback not applied"
+pass "switch mid-boot never mixed images; rollback applied at the next boot"
+
+# 5. in.tftpd killed mid-transfer: the daemon restarts it, the client's retry succeeds.
+sim --expect "$T/out/img-a" --pause-after 4 --pause-ms 500 --ack-delay-us 1500 \
+  --node 2c:cf:67:10:00:03,10000003,serial > "$T/kill.log" &
+SIMPID=$!
+nb_wait_for 20 grep -q paused "$T/kill.log" || fail "simulator never paused"
+sleep 1.2  # the kernel transfer (≈2000 blocks, 1.5 ms per ACK) is under way
+TFTPD=$(tftpd_pid)
+kill -KILL -- "-$TFTPD"
+wait "$SIMPID" || { cat "$T/kill.log"; fail "boot across in.tftpd kill"; }
+grep -q "attempt 1 failed" "$T/kill.log" || { cat "$T/kill.log"; fail "the kill did not hit a transfer"; }
+grep -q "BOOTED image img-a" "$T/kill.log" || fail "not booted after restart"
+grep -q "event=tftpd-exited" "$T/serve.log" || fail "exit not logged"
+pass "in.tftpd killed mid-transfer: restarted, retry succeeded"
+
+# 6. Fuzzed DHCP input: counted, dropped, daemon alive and still booting nodes.
+sim --fuzz 3000 --node 2c:cf:67:10:00:02,10000002,mac > /dev/null
+sleep 0.5
+kill -0 "$DAEMON_PID" || fail "daemon died on fuzzed input"
+malformed=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics | awk '/^uhs_netboot_dhcp_malformed_total/ {print $2}')
+[ "${malformed:-0}" -gt 100 ] || fail "malformed count $malformed"
+sim --expect "$T/out/img-a" --node 2c:cf:67:10:00:02,10000002,mac > "$T/postfuzz.log" || fail "boot after fuzz"
+pass "fuzzed DHCP: $malformed malformed datagrams dropped, still serving"
+
+# 7. SIGHUP reload (a node removed: it is no longer answered), then SIGTERM stops cleanly.
+nb_cluster "$T/cluster.yaml" 10.77.0.2 br0 "$SRC" cm5-6
+kill -HUP "$DAEMON_PID"
+nb_wait_for 10 grep -q "event=reloaded nodes=5" "$T/serve.log" || fail "reload"
+if sim --timeout 3 --node 2c:cf:67:10:00:06,10000006,mac > /dev/null; then fail "removed node still answered"; fi
+pass "SIGHUP reload"
+TFTPD=$(tftpd_pid)
+kill -TERM "$DAEMON_PID"
+for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$DAEMON_PID" 2>/dev/null; then fail "daemon did not stop on SIGTERM"; fi
+wait "$DAEMON_PID" || fail "daemon exit code $?"
+DAEMON_PID=
+if [ -n "$TFTPD" ] && kill -0 "$TFTPD" 2>/dev/null; then fail "in.tftpd left running"; fi
+grep -q "event=stopped" "$T/serve.log" || fail "no stopped log"
+pass "SIGTERM: clean stop, in.tftpd gone"
+echo "PASS"

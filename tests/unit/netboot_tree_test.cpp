@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/util/fs.hpp"
+#include "netboot/tftp/tree.hpp"
+#include "test_support.hpp"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <thread>
+
+using namespace uhs;
+using netboot::tftp::Tree;
+namespace fs = std::filesystem;
+
+namespace {
+
+void put(const fs::path& file, const std::string& data) {
+    fs::create_directories(file.parent_path());
+    REQUIRE(util::write_file_atomic(file, data));
+}
+
+// An image in the layout of `uhs-image build`: boot/ shared, nodes/<dir>/ per node.
+void make_image(const fs::path& images, const std::string& id, const std::string& dir) {
+    put(images / id / "boot" / "kernel_2712.img", "kernel " + id);
+    put(images / id / "boot" / "initramfs_2712", "initrd " + id);
+    put(images / id / "boot" / "overlays" / "a.dtbo", "dtbo " + id);
+    put(images / id / "nodes" / dir / "config.txt", "config " + id);
+    put(images / id / "nodes" / dir / "cmdline.txt", "cmd " + id);
+}
+
+std::string read(const fs::path& p) {
+    return util::read_file(p).value_or("<missing>");
+}
+
+} // namespace
+
+TEST_CASE("tree publishes, switches and rolls back a node directory atomically") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "a1b2c3d4");
+    make_image(images, "img-b", "a1b2c3d4");
+    const Tree tree(dir.path() / "tftproot");
+    REQUIRE(tree.prepare());
+    CHECK(fs::exists(tree.root() / Tree::k_health_file));
+
+    REQUIRE(tree.import_image(images, "img-a"));
+    REQUIRE(tree.switch_directory("a1b2c3d4", "img-a"));
+    const fs::path node = tree.root() / "a1b2c3d4";
+    CHECK(fs::is_symlink(node));
+    CHECK(fs::read_symlink(node) == ".images/img-a/nodes/a1b2c3d4");
+    CHECK(read(node / "config.txt") == "config img-a");
+    CHECK(read(node / "kernel_2712.img") == "kernel img-a");
+    CHECK(read(node / "overlays" / "a.dtbo") == "dtbo img-a");
+    // Shared files are referenced, not duplicated, per node.
+    CHECK(fs::is_symlink(tree.root() / ".images/img-a/nodes/a1b2c3d4/kernel_2712.img"));
+    // World-readable, as in.tftpd requires.
+    CHECK((fs::status(node / "kernel_2712.img").permissions() & fs::perms::others_read) !=
+          fs::perms::none);
+    CHECK(tree.current_image("a1b2c3d4") == "img-a");
+    CHECK_FALSE(tree.previous_image("a1b2c3d4"));
+    CHECK_FALSE(tree.rollback_directory("a1b2c3d4"));
+
+    REQUIRE(tree.import_image(images, "img-b"));
+    REQUIRE(tree.switch_directory("a1b2c3d4", "img-b"));
+    CHECK(read(node / "kernel_2712.img") == "kernel img-b");
+    CHECK(tree.previous_image("a1b2c3d4") == "img-a");
+
+    auto back = tree.rollback_directory("a1b2c3d4");
+    REQUIRE(back);
+    CHECK(*back == "img-a");
+    CHECK(read(node / "cmdline.txt") == "cmd img-a");
+    CHECK(tree.previous_image("a1b2c3d4") == "img-b");
+    CHECK(tree.imported_images() == std::vector<std::string>{"img-a", "img-b"});
+    // No temporary files are left behind.
+    for (const auto& e : fs::directory_iterator(tree.root())) {
+        CHECK(e.path().filename().string().rfind(".tmp-", 0) != 0);
+    }
+}
+
+TEST_CASE("tree refuses bad names and missing images") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "a1b2c3d4");
+    const Tree tree(dir.path() / "tftproot");
+    CHECK(tree.import_image(images, "../x").error().code == util::Errc::invalid_input);
+    CHECK(tree.import_image(images, "nope").error().code == util::Errc::not_found);
+    REQUIRE(tree.import_image(images, "img-a"));
+    CHECK(tree.switch_directory("2c-cf-67-00-00-09", "img-a").error().code ==
+          util::Errc::not_found);
+    CHECK(tree.switch_directory("../etc", "img-a").error().code == util::Errc::invalid_input);
+    CHECK_FALSE(fs::exists(tree.root() / "2c-cf-67-00-00-09"));
+    auto ids = netboot::tftp::list_images(images);
+    REQUIRE(ids);
+    CHECK(*ids == std::vector<std::string>{"img-a"});
+}
+
+TEST_CASE("tree switch never exposes a half-made link to a concurrent reader") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "d1");
+    make_image(images, "img-b", "d1");
+    const Tree tree(dir.path() / "tftproot");
+    REQUIRE(tree.import_image(images, "img-a"));
+    REQUIRE(tree.import_image(images, "img-b"));
+    REQUIRE(tree.switch_directory("d1", "img-a"));
+    std::atomic<bool> done{false};
+    std::atomic<int> bad{0};
+    std::thread reader([&] {
+        while (!done) {
+            const std::string k = read(tree.root() / "d1" / "kernel_2712.img");
+            if (k != "kernel img-a" && k != "kernel img-b") {
+                ++bad;
+            }
+        }
+    });
+    for (int i = 0; i < 200; ++i) {
+        REQUIRE(tree.switch_directory("d1", i % 2 == 0 ? "img-b" : "img-a"));
+    }
+    done = true;
+    reader.join();
+    CHECK(bad == 0);
+}
+
+TEST_CASE("remap rules collapse double slashes") {
+    const std::string rules = netboot::tftp::remap_rules();
+    CHECK(rules.find("rg //+ /") != std::string::npos);
+}
