@@ -199,60 +199,39 @@ util::Result<DiskLayout> write_disk_image(const fs::path& boot_dir, const fs::pa
                                                         : tar_size + tar_size / 4 + 64 * k_mib);
     layout.total_size = layout.root_offset + layout.root_size;
 
-    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-    std::string temp = (dir / ("." + out.filename().string() + ".tmp.XXXXXX")).string();
-    util::UniqueFd fd(::mkstemp(temp.data()));
-    if (!fd) {
-        return fail(Errc::io, "cannot create a temp file in ", dir.string(), ": ",
-                    util::errno_text(errno));
+    util::AtomicFile file = UHS_TRY(util::AtomicFile::create(out));
+    const std::string temp = file.temp_path().string();
+    if (::ftruncate(file.fd(), static_cast<off_t>(layout.total_size)) != 0) {
+        return fail(Errc::io, "cannot size ", temp, ": ", util::errno_text(errno));
     }
-    auto written = [&]() -> util::Status {
-        if (::ftruncate(fd.get(), static_cast<off_t>(layout.total_size)) != 0) {
-            return fail(Errc::io, "cannot size ", temp, ": ", util::errno_text(errno));
-        }
-        UHS_CHECK(write_partition_table(temp, layout, options.ids.disk_id));
+    UHS_CHECK(write_partition_table(temp, layout, options.ids.disk_id));
 
-        const std::vector<std::string> env{
-            "SOURCE_DATE_EPOCH=" + std::to_string(options.source_date_epoch),
-            "E2FSPROGS_FAKE_TIME=" + std::to_string(options.source_date_epoch),
-            "MTOOLS_SKIP_CHECK=1", "TZ=UTC"};
-        char volume_id[16];
-        std::snprintf(volume_id, sizeof volume_id, "%08x", options.ids.fat_volume_id);
-        UHS_CHECK(run_tool(runner,
-                           {{"mkfs.vfat", "--invariant", "-i", volume_id, "-n", "BOOT", "-F", "32",
-                             "-s", "1", "--offset=" + std::to_string(layout.boot_offset / k_sector),
-                             temp, std::to_string(layout.boot_size / 1024)},
-                            {},
-                            env,
-                            ""}));
-        const std::string fat = temp + "@@" + std::to_string(layout.boot_offset);
-        UHS_CHECK(copy_tree_to_fat(runner, fat, boot_dir, "", env));
+    const std::vector<std::string> env{
+        "SOURCE_DATE_EPOCH=" + std::to_string(options.source_date_epoch),
+        "E2FSPROGS_FAKE_TIME=" + std::to_string(options.source_date_epoch), "MTOOLS_SKIP_CHECK=1",
+        "TZ=UTC"};
+    char volume_id[16];
+    std::snprintf(volume_id, sizeof volume_id, "%08x", options.ids.fat_volume_id);
+    UHS_CHECK(
+        run_tool(runner, {{"mkfs.vfat", "--invariant", "-i", volume_id, "-n", "BOOT", "-F", "32",
+                           "-s", "1", "--offset=" + std::to_string(layout.boot_offset / k_sector),
+                           temp, std::to_string(layout.boot_size / 1024)},
+                          {},
+                          env,
+                          ""}));
+    const std::string fat = temp + "@@" + std::to_string(layout.boot_offset);
+    UHS_CHECK(copy_tree_to_fat(runner, fat, boot_dir, "", env));
 
-        UHS_CHECK(run_tool(
-            runner,
-            {{"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "rootfs", "-U",
-              options.ids.ext4_uuid, "-E",
-              "hash_seed=" + options.ids.ext4_hash_seed +
-                  ",root_owner=0:0,offset=" + std::to_string(layout.root_offset),
-              "-d", rootfs_tar.string(), temp, std::to_string(layout.root_size / 1024) + "k"},
-             {},
-             env,
-             ""}));
-        if (::fsync(fd.get()) != 0 || ::fchmod(fd.get(), 0644) != 0) {
-            return fail(Errc::io, "cannot finish ", temp, ": ", util::errno_text(errno));
-        }
-        return {};
-    }();
-    fd.reset();
-    if (!written) {
-        ::unlink(temp.c_str());
-        return std::unexpected(written.error());
-    }
-    if (::rename(temp.c_str(), out.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        return fail(Errc::io, "cannot rename to ", out.string(), ": ", util::errno_text(err));
-    }
+    UHS_CHECK(run_tool(
+        runner, {{"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "rootfs", "-U",
+                  options.ids.ext4_uuid, "-E",
+                  "hash_seed=" + options.ids.ext4_hash_seed +
+                      ",root_owner=0:0,offset=" + std::to_string(layout.root_offset),
+                  "-d", rootfs_tar.string(), temp, std::to_string(layout.root_size / 1024) + "k"},
+                 {},
+                 env,
+                 ""}));
+    UHS_CHECK(file.commit(0644));
     return layout;
 }
 

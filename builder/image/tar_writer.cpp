@@ -143,36 +143,15 @@ private:
 
 util::Result<TarSummary> write_tree_tar(const fs::path& root, const fs::path& out,
                                         const TarOptions& options) {
-    const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
-    std::string temp = (dir / ("." + out.filename().string() + ".tmp.XXXXXX")).string();
-    util::UniqueFd fd(::mkstemp(temp.data()));
-    if (!fd) {
-        return fail(Errc::io, "cannot create a temp file in ", dir.string(), ": ",
-                    util::errno_text(errno));
-    }
-    auto written = [&]() -> util::Result<TarSummary> {
-        TarWriter writer(root, options);
-        UHS_CHECK(writer.open(fd.get()));
-        UHS_CHECK(writer.add(""));
-        UHS_CHECK(writer.close());
-        if (::fchmod(fd.get(), 0644) != 0 || ::fsync(fd.get()) != 0) {
-            return fail(Errc::io, "cannot finish ", temp, ": ", util::errno_text(errno));
-        }
-        struct stat st {};
-        ::fstat(fd.get(), &st);
-        return TarSummary{writer.entries(), static_cast<std::uint64_t>(st.st_size)};
-    }();
-    fd.reset();
-    if (!written) {
-        ::unlink(temp.c_str());
-        return written;
-    }
-    if (::rename(temp.c_str(), out.c_str()) != 0) {
-        const int err = errno;
-        ::unlink(temp.c_str());
-        return fail(Errc::io, "cannot rename to ", out.string(), ": ", util::errno_text(err));
-    }
-    return written;
+    util::AtomicFile file = UHS_TRY(util::AtomicFile::create(out));
+    TarWriter writer(root, options);
+    UHS_CHECK(writer.open(file.fd()));
+    UHS_CHECK(writer.add(""));
+    UHS_CHECK(writer.close());
+    struct stat st {};
+    ::fstat(file.fd(), &st);
+    UHS_CHECK(file.commit(0644));
+    return TarSummary{writer.entries(), static_cast<std::uint64_t>(st.st_size)};
 }
 
 } // namespace uhs::image

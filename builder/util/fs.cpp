@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -59,35 +60,52 @@ static Status write_all(int fd, std::string_view data, const fs::path& path) {
     return {};
 }
 
-Status write_file_atomic(const fs::path& path, std::string_view data, unsigned mode) {
-    const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-    std::string temp = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
-    UniqueFd fd(::mkstemp(temp.data()));
-    if (!fd) {
+Result<AtomicFile> AtomicFile::create(const fs::path& destination) {
+    const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+    std::string temp = (dir / ("." + destination.filename().string() + ".tmp.XXXXXX")).string();
+    const int fd = ::mkstemp(temp.data());
+    if (fd < 0) {
         return fail(Errc::io, "cannot create a temp file in ", dir.string(), ": ",
                     errno_text(errno));
     }
-    auto cleanup_fail = [&](Error error) -> Status {
-        ::unlink(temp.c_str());
-        return std::unexpected(std::move(error));
-    };
-    if (auto written = write_all(fd.get(), data, temp); !written) {
-        return cleanup_fail(written.error());
+    return AtomicFile(destination, fs::path(temp), fd);
+}
+
+AtomicFile::AtomicFile(AtomicFile&& other) noexcept
+    : m_destination(std::move(other.m_destination)), m_temp(std::exchange(other.m_temp, {})),
+      m_fd(std::exchange(other.m_fd, -1)) {}
+
+AtomicFile::~AtomicFile() {
+    if (m_fd >= 0) {
+        ::close(m_fd);
     }
-    if (::fchmod(fd.get(), mode) != 0 || ::fsync(fd.get()) != 0) {
-        return cleanup_fail(Error{"cannot finish " + temp + ": " + errno_text(errno), Errc::io});
+    if (!m_temp.empty()) {
+        ::unlink(m_temp.c_str());
     }
-    fd.reset();
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        return cleanup_fail(
-            Error{"cannot rename to " + path.string() + ": " + errno_text(errno), Errc::io});
+}
+
+Status AtomicFile::commit(unsigned mode) {
+    if (::fchmod(m_fd, mode) != 0 || ::fsync(m_fd) != 0) {
+        return fail(Errc::io, "cannot finish ", m_temp.string(), ": ", errno_text(errno));
     }
+    ::close(std::exchange(m_fd, -1));
+    if (::rename(m_temp.c_str(), m_destination.c_str()) != 0) {
+        return fail(Errc::io, "cannot rename to ", m_destination.string(), ": ", errno_text(errno));
+    }
+    m_temp.clear();
     // Make the rename itself durable.
+    const fs::path dir = m_destination.has_parent_path() ? m_destination.parent_path() : ".";
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir_fd) {
         ::fsync(dir_fd.get());
     }
     return {};
+}
+
+Status write_file_atomic(const fs::path& path, std::string_view data, unsigned mode) {
+    AtomicFile file = UHS_TRY(AtomicFile::create(path));
+    UHS_CHECK(write_all(file.fd(), data, file.temp_path()));
+    return file.commit(mode);
 }
 
 Result<std::vector<std::string>> list_dir_sorted(const fs::path& dir) {

@@ -18,6 +18,32 @@ Result<std::string> read_file(const std::filesystem::path& path);
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
                          unsigned mode = 0644);
 
+// A file written under a temp name beside `destination` and renamed over it by commit(), so
+// readers see either the old file or the complete new one. Dropped without commit(), the temp
+// file is removed: a failed write never leaves anything a user could take for a result.
+class AtomicFile {
+public:
+    // Creates `.<name>.tmp.XXXXXX` in the destination's directory.
+    static Result<AtomicFile> create(const std::filesystem::path& destination);
+    AtomicFile(AtomicFile&& other) noexcept;
+    AtomicFile& operator=(AtomicFile&&) = delete;
+    AtomicFile(const AtomicFile&) = delete;
+    ~AtomicFile();
+
+    int fd() const { return m_fd; }
+    // Where the content is being written (tools that take a path write here).
+    const std::filesystem::path& temp_path() const { return m_temp; }
+    // Sets `mode`, fsyncs, renames over the destination and fsyncs the directory.
+    Status commit(unsigned mode = 0644);
+
+private:
+    AtomicFile(std::filesystem::path destination, std::filesystem::path temp, int fd)
+        : m_destination(std::move(destination)), m_temp(std::move(temp)), m_fd(fd) {}
+    std::filesystem::path m_destination;
+    std::filesystem::path m_temp;
+    int m_fd = -1;
+};
+
 // Entries of `dir` (names only), sorted bytewise so every walk is reproducible.
 Result<std::vector<std::string>> list_dir_sorted(const std::filesystem::path& dir);
 
