@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/disk_image.hpp"
 
-#include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace uhs;
 using namespace std::string_literals;
@@ -160,4 +161,23 @@ TEST_CASE_METHOD(CliFixture, "help is printed for the table and for each command
     CHECK(out.str().find("Usage: prog show FILE") != std::string::npos);
     CHECK(out.str().find("--tag T") != std::string::npos);
     CHECK(run({}) == util::k_exit_usage);
+}
+
+TEST_CASE("AtomicFile: nothing appears until commit, and a dropped one leaves nothing") {
+    test::TestDir dir;
+    const auto path = dir.path() / "artifact.bin";
+    {
+        auto file = util::AtomicFile::create(path);
+        REQUIRE(file);
+        REQUIRE(::write(file->fd(), "partial", 7) == 7);
+        CHECK_FALSE(std::filesystem::exists(path));
+    } // dropped: a failed build
+    CHECK(util::list_dir_sorted(dir.path())->empty());
+
+    auto file = util::AtomicFile::create(path);
+    REQUIRE(file);
+    REQUIRE(::write(file->fd(), "whole", 5) == 5);
+    REQUIRE(file->commit(0600));
+    CHECK(*util::read_file(path) == "whole");
+    CHECK(*util::list_dir_sorted(dir.path()) == std::vector<std::string>{"artifact.bin"});
 }
