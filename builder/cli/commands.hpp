@@ -20,6 +20,7 @@ std::optional<config::Cluster> load_cluster_or_report(const std::string& file, u
 // One table per area, joined by run_uhs_image.
 std::vector<util::SubcommandSpec> config_commands();
 std::vector<util::SubcommandSpec> image_commands();
+std::vector<util::SubcommandSpec> firmware_commands();
 std::vector<util::SubcommandSpec> apt_commands();
 
 } // namespace uhs::cli

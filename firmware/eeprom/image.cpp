@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "firmware/eeprom/image.hpp"
+
+#include "builder/util/sha256.hpp"
+
+#include <algorithm>
+
+namespace uhs::eeprom {
+
+using util::Errc;
+using util::fail;
+
+namespace {
+
+constexpr std::size_t k_read_only_size = 64 * 1024;  // boot code + updatetime (AB images)
+constexpr std::size_t k_partition_size = 988 * 1024; // partition A: [64 KiB, 64 KiB + 988 KiB)
+constexpr std::size_t k_reserved_tail = 4096;        // the bootloader's own last 4 KiB
+constexpr std::size_t k_named_header = 24;           // magic, length, name[12], reserved
+
+std::uint32_t be32(const std::string& b, std::size_t at) {
+    return (std::uint32_t{static_cast<unsigned char>(b[at])} << 24) |
+           (std::uint32_t{static_cast<unsigned char>(b[at + 1])} << 16) |
+           (std::uint32_t{static_cast<unsigned char>(b[at + 2])} << 8) |
+           std::uint32_t{static_cast<unsigned char>(b[at + 3])};
+}
+
+void put_be32(std::string& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        b[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xff);
+    }
+}
+
+void put_le32(std::string& b, std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+        b[at + static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
+    }
+}
+
+std::string hex32(std::uint32_t v) {
+    char text[12];
+    std::snprintf(text, sizeof text, "0x%08X", v);
+    return text;
+}
+
+std::string hex_offset(std::size_t v) {
+    char text[20];
+    std::snprintf(text, sizeof text, "0x%06zx", v);
+    return text;
+}
+
+} // namespace
+
+bool Section::is_named_file() const {
+    return magic != k_boot_code_magic && magic != k_pad_magic && !name.empty();
+}
+
+bool Section::is_padding() const {
+    return magic == k_pad_magic;
+}
+
+util::Result<Image> Image::parse(std::string bytes) {
+    if (bytes.size() != k_2711_size && bytes.size() != k_2712_size) {
+        return fail(Errc::invalid_input,
+                    "not a bootloader EEPROM image: ", std::to_string(bytes.size()),
+                    " bytes (expected 524288 for BCM2711 or 2097152 for BCM2712)");
+    }
+    Image image(std::move(bytes));
+    UHS_CHECK(image.reparse());
+    return image;
+}
+
+util::Status Image::reparse() {
+    m_sections.clear();
+    const std::size_t size = m_bytes.size();
+    std::size_t offset = 0;
+    while (offset + 8 <= size) {
+        const std::uint32_t magic = be32(m_bytes, offset);
+        if (magic == 0x00000000 || magic == 0xFFFFFFFF) {
+            break; // end of the chain
+        }
+        if ((magic & 0xFFFFF00F) != 0x55AAF00F) {
+            return fail(Errc::invalid_input, "corrupt EEPROM image: bad section magic ",
+                        hex32(magic), " at offset ", hex_offset(offset));
+        }
+        const std::uint32_t length = be32(m_bytes, offset + 4);
+        if (length > size - offset - 8) {
+            return fail(Errc::invalid_input, "corrupt EEPROM image: section at ",
+                        hex_offset(offset), " claims ", std::to_string(length),
+                        " bytes, past the end of the image");
+        }
+        Section section{offset, magic, length, ""};
+        if (magic != k_boot_code_magic && magic != k_pad_magic) {
+            if (length < 16) {
+                return fail(Errc::invalid_input, "corrupt EEPROM image: named section at ",
+                            hex_offset(offset), " is shorter than its header");
+            }
+            const std::string raw = m_bytes.substr(offset + 8, 12);
+            section.name = raw.substr(0, raw.find('\0'));
+        }
+        m_sections.push_back(section);
+        offset = (offset + 8 + length + 7) & ~std::size_t{7};
+    }
+    if (m_sections.empty() || m_sections.front().magic != k_boot_code_magic) {
+        return fail(Errc::invalid_input, "corrupt EEPROM image: no boot code at offset 0");
+    }
+    return {};
+}
+
+util::Result<std::string> Image::extract(std::string_view name) const {
+    for (const Section& s : m_sections) {
+        if (name == "bootcode.bin" && s.magic == k_boot_code_magic) {
+            return m_bytes.substr(s.offset + 8, s.length);
+        }
+        if (s.is_named_file() && s.name == name) {
+            return m_bytes.substr(s.offset + k_named_header, s.length - 16);
+        }
+    }
+    return fail(Errc::not_found, "no file '", std::string(name), "' in the EEPROM image");
+}
+
+util::Status Image::replace_file(std::string_view name, std::string_view payload) {
+    if (payload.size() > k_max_file_size) {
+        return fail(Errc::invalid_input, std::string(name),
+                    " is too large: ", std::to_string(payload.size()), " bytes (at most ",
+                    std::to_string(k_max_file_size), ")");
+    }
+    const std::size_t size = m_bytes.size();
+    const std::size_t partition_end = k_read_only_size + k_partition_size;
+    std::size_t index = m_sections.size();
+    for (std::size_t i = 0; i < m_sections.size(); ++i) {
+        const Section& s = m_sections[i];
+        if (s.magic == k_file_magic && s.name == name && s.offset >= k_read_only_size &&
+            s.offset < partition_end) {
+            index = i;
+            break;
+        }
+    }
+    if (index == m_sections.size()) {
+        return fail(Errc::not_found, "update target ", std::string(name),
+                    " not found in the EEPROM image");
+    }
+    const std::size_t header = m_sections[index].offset;
+    std::size_t next_offset = std::min(size - k_reserved_tail, partition_end);
+    for (std::size_t i = index + 1; i < m_sections.size(); ++i) {
+        if (!m_sections[i].is_padding()) {
+            next_offset = m_sections[i].offset;
+            break;
+        }
+    }
+    const bool is_last = index + 1 == m_sections.size();
+    const std::size_t end = header + payload.size() + 20;
+    if (end > size - k_reserved_tail || end > next_offset) {
+        return fail(Errc::invalid_input, std::string(name), " (", std::to_string(payload.size()),
+                    " bytes) does not fit before the next section at ", hex_offset(next_offset));
+    }
+    put_be32(m_bytes, header + 4, static_cast<std::uint32_t>(payload.size() + 16));
+    std::copy(payload.begin(), payload.end(), m_bytes.begin() + static_cast<long>(header + 24));
+    std::size_t pad_start = header + 24 + payload.size();
+    while (pad_start % 8 != 0) {
+        m_bytes[pad_start++] = '\xff';
+    }
+    const std::size_t pad_bytes = next_offset - pad_start;
+    std::size_t fill_from = pad_start;
+    if (pad_bytes >= 8 && !is_last) {
+        put_be32(m_bytes, pad_start, k_pad_magic);
+        put_be32(m_bytes, pad_start + 4, static_cast<std::uint32_t>(pad_bytes - 8));
+        fill_from = pad_start + 8;
+    }
+    std::fill(m_bytes.begin() + static_cast<long>(fill_from),
+              m_bytes.begin() + static_cast<long>(next_offset), '\xff');
+    return reparse();
+}
+
+util::Status Image::set_timestamp(std::uint32_t epoch) {
+    std::vector<std::size_t> payloads;
+    for (const Section& s : m_sections) {
+        if (s.is_named_file() && s.name == "updatetime") {
+            payloads.push_back(s.offset + k_named_header);
+        }
+    }
+    const bool in_read_only = !payloads.empty() && payloads.front() < k_read_only_size;
+    if (!in_read_only) {
+        // Older images: the last 8 bytes of the image.
+        put_le32(m_bytes, m_bytes.size() - 8, ~epoch);
+        put_le32(m_bytes, m_bytes.size() - 4, epoch);
+        return {};
+    }
+    const auto in_partition = std::find_if(payloads.begin() + 1, payloads.end(), [](std::size_t p) {
+        return p >= k_read_only_size && p < k_read_only_size + k_partition_size;
+    });
+    if (in_partition == payloads.end()) {
+        return fail(Errc::invalid_input,
+                    "the EEPROM image has no updatetime in partition A to stamp");
+    }
+    for (std::size_t at : {payloads.front(), *in_partition}) {
+        put_le32(m_bytes, at, ~epoch);
+        put_le32(m_bytes, at + 4, epoch);
+    }
+    return {};
+}
+
+std::string make_sig(std::string_view image_bytes, std::int64_t epoch, std::optional<int> soc) {
+    std::string text = util::sha256_hex(image_bytes) + "\n";
+    text += "ts: " + std::to_string(epoch) + "\n";
+    if (soc) {
+        text += "target-soc: " + std::to_string(*soc) + "\n";
+    }
+    return text;
+}
+
+} // namespace uhs::eeprom
