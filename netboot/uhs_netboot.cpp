@@ -201,26 +201,22 @@ int run_rollback(const util::ParsedArgs& args, util::Io& io) {
 int run_serve(const util::ParsedArgs& args, util::Io& io) {
     ServeOptions o;
     o.cluster_file = args.positionals.at(0);
-    o.images_dir = *args.value("--images");
+    o.images_dir = *args.value("--images"); // required by the table
     o.state_dir = state_dir(args);
     o.image = args.value("--image");
     o.interface = args.value("--interface");
     o.tftp_address = args.value("--tftp-address");
-    if (auto v = args.value("--tftp-port")) {
-        auto p = parse_port(*v);
-        if (!p) {
-            return util::report_error(io, "uhs-netboot serve", "--tftp-port: bad port '" + *v + "'",
-                                      util::k_exit_usage);
+    for (auto [option, port] :
+         {std::pair{"--tftp-port", &o.tftp_port}, std::pair{"--dhcp-port", &o.dhcp_port}}) {
+        if (auto v = args.value(option)) {
+            auto p = parse_port(*v);
+            if (!p) {
+                return util::report_error(io, "uhs-netboot serve",
+                                          std::string(option) + ": bad port '" + *v + "'",
+                                          util::k_exit_usage);
+            }
+            *port = *p;
         }
-        o.tftp_port = *p;
-    }
-    if (auto v = args.value("--dhcp-port")) {
-        auto p = parse_port(*v);
-        if (!p) {
-            return util::report_error(io, "uhs-netboot serve", "--dhcp-port: bad port '" + *v + "'",
-                                      util::k_exit_usage);
-        }
-        o.dhcp_port = *p;
     }
     if (auto v = args.value("--http")) {
         if (!parse_endpoint(*v, o.http_address, o.http_port)) {
@@ -271,7 +267,7 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
             .options =
                 {
                     {"--images", util::TakesValue::yes, "built images (OUT of uhs-image build)",
-                     "DIR"},
+                     "DIR", util::Repeatable::no, util::Required::yes},
                     {"--state", util::TakesValue::yes,
                      "state directory holding tftproot/ (default /var/lib/uhs-netboot)", "DIR"},
                     {"--image", util::TakesValue::yes, "image for nodes not published yet", "ID"},
@@ -294,14 +290,7 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
                 },
             .min_positionals = 1,
             .max_positionals = 1,
-            .run =
-                [](const util::ParsedArgs& a, util::Io& o) {
-                    if (!a.value("--images")) {
-                        return util::report_error(o, "uhs-netboot serve",
-                                                  "--images DIR is required", util::k_exit_usage);
-                    }
-                    return run_serve(a, o);
-                },
+            .run = run_serve,
         },
         {
             .name = "switch",
@@ -311,21 +300,15 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
                            "the old image or the new one, never a mixture of one file set.",
             .options =
                 {
-                    {"--cluster", util::TakesValue::yes, "the cluster file", "FILE"},
-                    {"--images", util::TakesValue::yes, "built images", "DIR"},
+                    {"--cluster", util::TakesValue::yes, "the cluster file", "FILE",
+                     util::Repeatable::no, util::Required::yes},
+                    {"--images", util::TakesValue::yes, "built images", "DIR", util::Repeatable::no,
+                     util::Required::yes},
                     {"--state", util::TakesValue::yes, "state directory", "DIR"},
                 },
             .min_positionals = 2,
             .max_positionals = 2,
-            .run =
-                [](const util::ParsedArgs& a, util::Io& o) {
-                    if (!a.value("--cluster") || !a.value("--images")) {
-                        return util::report_error(o, "uhs-netboot switch",
-                                                  "--cluster FILE and --images DIR are required",
-                                                  util::k_exit_usage);
-                    }
-                    return run_switch(a, o);
-                },
+            .run = run_switch,
         },
         {
             .name = "rollback",
@@ -333,19 +316,13 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
             .arguments = "NODE --cluster CLUSTER.yaml [--state DIR]",
             .options =
                 {
-                    {"--cluster", util::TakesValue::yes, "the cluster file", "FILE"},
+                    {"--cluster", util::TakesValue::yes, "the cluster file", "FILE",
+                     util::Repeatable::no, util::Required::yes},
                     {"--state", util::TakesValue::yes, "state directory", "DIR"},
                 },
             .min_positionals = 1,
             .max_positionals = 1,
-            .run =
-                [](const util::ParsedArgs& a, util::Io& o) {
-                    if (!a.value("--cluster")) {
-                        return util::report_error(o, "uhs-netboot rollback",
-                                                  "--cluster FILE is required", util::k_exit_usage);
-                    }
-                    return run_rollback(a, o);
-                },
+            .run = run_rollback,
         },
     };
     return util::run_subcommands("uhs-netboot",

@@ -34,18 +34,6 @@ constexpr KeyOption k_key_options[] = {
     {"--boot-uart", "BOOT_UART", "set BOOT_UART"},
 };
 
-// Options a command cannot run without; prints the error and returns false when one is missing.
-bool require(const ParsedArgs& args, std::initializer_list<const char*> options, Io& io,
-             const std::string& command) {
-    for (const char* option : options) {
-        if (!args.has(option)) {
-            util::report_error(io, command, std::string("missing ") + option, util::k_exit_usage);
-            return false;
-        }
-    }
-    return true;
-}
-
 std::optional<eeprom::Image> load_image(const std::string& path, Io& io,
                                         const std::string& command) {
     auto bytes = util::read_file(path);
@@ -77,9 +65,6 @@ int run_show(const ParsedArgs& args, Io& io) {
 
 int run_extract(const ParsedArgs& args, Io& io) {
     const std::string command = "uhs-image eeprom extract";
-    if (!require(args, {"--file", "--out"}, io, command)) {
-        return util::k_exit_usage;
-    }
     auto image = load_image(args.positionals.at(0), io, command);
     if (!image) {
         return util::k_exit_usage;
@@ -106,9 +91,6 @@ std::optional<std::int64_t> parse_epoch(const std::string& text) {
 
 int run_set(const ParsedArgs& args, Io& io) {
     const std::string command = "uhs-image eeprom set";
-    if (!require(args, {"--in", "--out"}, io, command)) {
-        return util::k_exit_usage;
-    }
     auto image = load_image(*args.value("--in"), io, command);
     if (!image) {
         return util::k_exit_usage;
@@ -179,10 +161,14 @@ int run_set(const ParsedArgs& args, Io& io) {
 } // namespace
 
 std::vector<util::SubcommandSpec> firmware_commands() {
+    using util::Repeatable;
+    using util::Required;
     using util::TakesValue;
     std::vector<util::OptionSpec> set_options{
-        {"--in", TakesValue::yes, "the pieeprom.bin to start from", "IMAGE"},
-        {"--out", TakesValue::yes, "where to write the new image", "OUT"},
+        {"--in", TakesValue::yes, "the pieeprom.bin to start from", "IMAGE", Repeatable::no,
+         Required::yes},
+        {"--out", TakesValue::yes, "where to write the new image", "OUT", Repeatable::no,
+         Required::yes},
         {"--config", TakesValue::yes, "replace bootconf.txt with this file", "CONF"},
         {"--timestamp", TakesValue::yes, "set the update timestamp", "EPOCH"},
         {"--sig", TakesValue::yes, "also write the .sig (sha256, ts:, target-soc:)", "OUT.sig"},
@@ -208,8 +194,10 @@ std::vector<util::SubcommandSpec> firmware_commands() {
                         .name = "extract",
                         .summary = "write one file of the image (bootconf.txt, bootcode.bin, ...)",
                         .arguments = "IMAGE --file NAME --out F",
-                        .options = {{"--file", TakesValue::yes, "the file in the image", "NAME"},
-                                    {"--out", TakesValue::yes, "where to write it", "F"}},
+                        .options = {{"--file", TakesValue::yes, "the file in the image", "NAME",
+                                     Repeatable::no, Required::yes},
+                                    {"--out", TakesValue::yes, "where to write it", "F",
+                                     Repeatable::no, Required::yes}},
                         .min_positionals = 1,
                         .max_positionals = 1,
                         .run = run_extract,

@@ -155,6 +155,14 @@ int run_leaf(std::string_view program, const SubcommandSpec& spec,
         }
         parsed.add(name, *inline_value);
     }
+    for (const OptionSpec& option : spec.options) {
+        if (option.required == Required::yes && !parsed.has(option.name)) {
+            return report_error(io, full,
+                                "missing " + std::string(option.name) + " " +
+                                    std::string(option.value_name) + " (see '" + full + " --help')",
+                                k_exit_usage);
+        }
+    }
     if (parsed.positionals.size() < spec.min_positionals ||
         parsed.positionals.size() > spec.max_positionals) {
         return report_error(

@@ -19,6 +19,7 @@ inline constexpr int k_exit_usage = 2;   // the user's input (arguments, config 
 
 enum class TakesValue { no, yes };
 enum class Repeatable { no, yes };
+enum class Required { no, yes };
 
 struct OptionSpec {
     std::string_view name; // "--json"
@@ -26,6 +27,8 @@ struct OptionSpec {
     std::string_view help;
     std::string_view value_name = "VALUE";
     Repeatable repeatable = Repeatable::no;
+    // A required option is checked before the command runs, which may then use its value.
+    Required required = Required::no;
 };
 
 // The parsed command line of one subcommand.

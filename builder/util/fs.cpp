@@ -21,15 +21,14 @@ std::string errno_text(int err) {
     return std::strerror(err);
 }
 
-Result<std::string> read_file(const fs::path& path) {
+Status read_chunks(const fs::path& path, const std::function<void(std::string_view)>& consume) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
         const int err = errno;
         return fail(err == ENOENT ? Errc::not_found : Errc::io, "cannot open ", path.string(), ": ",
                     errno_text(err));
     }
-    std::string data;
-    char buffer[65536];
+    char buffer[1 << 16];
     for (;;) {
         const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
         if (n < 0) {
@@ -39,10 +38,15 @@ Result<std::string> read_file(const fs::path& path) {
             return fail(Errc::io, "cannot read ", path.string(), ": ", errno_text(errno));
         }
         if (n == 0) {
-            break;
+            return {};
         }
-        data.append(buffer, static_cast<size_t>(n));
+        consume(std::string_view(buffer, static_cast<size_t>(n)));
     }
+}
+
+Result<std::string> read_file(const fs::path& path) {
+    std::string data;
+    UHS_CHECK(read_chunks(path, [&](std::string_view chunk) { data.append(chunk); }));
     return data;
 }
 

@@ -4,11 +4,17 @@
 #include "builder/util/result.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace uhs::util {
+
+// Reads a file in 64 KiB chunks, handing each to `consume`. Fails with Errc::not_found when it
+// does not exist.
+Status read_chunks(const std::filesystem::path& path,
+                   const std::function<void(std::string_view)>& consume);
 
 // Reads a whole file. Fails with Errc::not_found when it does not exist.
 Result<std::string> read_file(const std::filesystem::path& path);

@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/util/sha256.hpp"
 
-#include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 
-#include <cerrno>
 #include <stdexcept>
 
-#include <fcntl.h>
 #include <openssl/evp.h>
-#include <unistd.h>
 
 namespace uhs::util {
 
@@ -53,27 +49,8 @@ std::string sha256_hex(std::string_view data) {
 }
 
 Result<std::string> sha256_file_hex(const std::filesystem::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        const int err = errno;
-        return fail(err == ENOENT ? Errc::not_found : Errc::io, "cannot open ", path.string(), ": ",
-                    errno_text(err));
-    }
     Sha256 hash;
-    char buffer[1 << 16];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return fail(Errc::io, "cannot read ", path.string(), ": ", errno_text(errno));
-        }
-        if (n == 0) {
-            break;
-        }
-        hash.update(std::string_view(buffer, static_cast<size_t>(n)));
-    }
+    UHS_CHECK(read_chunks(path, [&](std::string_view chunk) { hash.update(chunk); }));
     return to_hex(hash.finish());
 }
 

@@ -181,3 +181,27 @@ TEST_CASE("AtomicFile: nothing appears until commit, and a dropped one leaves no
     CHECK(*util::read_file(path) == "whole");
     CHECK(*util::list_dir_sorted(dir.path()) == std::vector<std::string>{"artifact.bin"});
 }
+
+TEST_CASE("required options are checked before the command runs") {
+    std::ostringstream out, err;
+    util::Io io{out, err};
+    bool ran = false;
+    const std::vector<util::SubcommandSpec> table{{
+        .name = "go",
+        .summary = "go",
+        .options = {{"--to", util::TakesValue::yes, "where", "DIR", util::Repeatable::no,
+                     util::Required::yes}},
+        .run =
+            [&](const util::ParsedArgs&, util::Io&) {
+                ran = true;
+                return 0;
+            },
+    }};
+    CHECK(util::run_subcommands("prog", "", table, std::vector<std::string>{"go"}, io) ==
+          util::k_exit_usage);
+    CHECK_FALSE(ran);
+    CHECK(err.str() == "prog go: error: missing --to DIR (see 'prog go --help')\n");
+    CHECK(util::run_subcommands("prog", "", table, std::vector<std::string>{"go", "--to", "x"},
+                                io) == 0);
+    CHECK(ran);
+}
