@@ -16,6 +16,7 @@ constexpr std::size_t k_read_only_size = 64 * 1024;  // boot code + updatetime (
 constexpr std::size_t k_partition_size = 988 * 1024; // partition A: [64 KiB, 64 KiB + 988 KiB)
 constexpr std::size_t k_reserved_tail = 4096;        // the bootloader's own last 4 KiB
 constexpr std::size_t k_named_header = 24;           // magic, length, name[12], reserved
+constexpr std::size_t k_unparsed_tail = 8 * 1024;    // reserved 4 KiB; 2712: two journals
 
 std::uint32_t be32(const std::string& b, std::size_t at) {
     return (std::uint32_t{static_cast<unsigned char>(b[at])} << 24) |
@@ -103,6 +104,16 @@ util::Status Image::reparse() {
     if (m_sections.empty() || m_sections.front().magic != k_boot_code_magic) {
         return fail(Errc::invalid_input, "corrupt EEPROM image: no boot code at offset 0");
     }
+    // The script stops at the first erased word as well, so a length that lands inside a
+    // PAD's 0xFF payload would silently drop every later section (bootconf.txt among them).
+    // Past the real end of a chain there is only erased flash up to the last 8 KiB (reserved
+    // tail, AB journals), so a section header there means the chain broke before it.
+    for (std::size_t at = offset; at + k_unparsed_tail < size; at += 8) {
+        if ((be32(m_bytes, at) & 0xFFFFF00F) == 0x55AAF00F) {
+            return fail(Errc::invalid_input, "corrupt EEPROM image: the section chain ends at ",
+                        hex_offset(offset), " but a section header follows at ", hex_offset(at));
+        }
+    }
     return {};
 }
 
@@ -141,40 +152,65 @@ util::Status Image::replace_file(std::string_view name, std::string_view payload
     }
     const std::size_t header = m_sections[index].offset;
     std::size_t next_offset = std::min(size - k_reserved_tail, partition_end);
+    bool next_is_section = false;
     for (std::size_t i = index + 1; i < m_sections.size(); ++i) {
         if (!m_sections[i].is_padding()) {
             next_offset = m_sections[i].offset;
+            next_is_section = true;
             break;
         }
     }
     const bool is_last = index + 1 == m_sections.size();
     const std::size_t end = header + payload.size() + 20;
-    if (end > size - k_reserved_tail || end > next_offset) {
+    // The script checks hdr + len + 20 although the payload starts at hdr + 24: a payload that
+    // passes by up to 4 bytes would overwrite the next section's header, which it then
+    // silently corrupts. Refuse that here; everything that fits is written as the script does.
+    if (end > size - k_reserved_tail || end > next_offset ||
+        (next_is_section && end + 4 > next_offset)) {
         return fail(Errc::invalid_input, std::string(name), " (", std::to_string(payload.size()),
                     " bytes) does not fit before the next section at ", hex_offset(next_offset));
     }
-    put_be32(m_bytes, header + 4, static_cast<std::uint32_t>(payload.size() + 16));
-    std::copy(payload.begin(), payload.end(), m_bytes.begin() + static_cast<long>(header + 24));
+    // Edit a copy: if the result does not parse, the image is left as it was.
+    std::string bytes = m_bytes;
+    put_be32(bytes, header + 4, static_cast<std::uint32_t>(payload.size() + 16));
+    std::copy(payload.begin(), payload.end(), bytes.begin() + static_cast<long>(header + 24));
     std::size_t pad_start = header + 24 + payload.size();
     while (pad_start % 8 != 0) {
-        m_bytes[pad_start++] = '\xff';
+        bytes[pad_start++] = '\xff';
     }
-    const std::size_t pad_bytes = next_offset - pad_start;
-    std::size_t fill_from = pad_start;
-    if (pad_bytes >= 8 && !is_last) {
-        put_be32(m_bytes, pad_start, k_pad_magic);
-        put_be32(m_bytes, pad_start + 4, static_cast<std::uint32_t>(pad_bytes - 8));
-        fill_from = pad_start + 8;
+    // pad_start can pass next_offset by a few bytes when the limit is the end of partition A
+    // or the reserved tail; the script then writes no padding at all (a negative count).
+    if (pad_start < next_offset) {
+        const std::size_t pad_bytes = next_offset - pad_start;
+        std::size_t fill_from = pad_start;
+        if (pad_bytes >= 8 && !is_last) {
+            put_be32(bytes, pad_start, k_pad_magic);
+            put_be32(bytes, pad_start + 4, static_cast<std::uint32_t>(pad_bytes - 8));
+            fill_from = pad_start + 8;
+        }
+        std::fill(bytes.begin() + static_cast<long>(fill_from),
+                  bytes.begin() + static_cast<long>(next_offset), '\xff');
     }
-    std::fill(m_bytes.begin() + static_cast<long>(fill_from),
-              m_bytes.begin() + static_cast<long>(next_offset), '\xff');
-    return reparse();
+    Image edited(std::move(bytes));
+    if (auto parsed = edited.reparse(); !parsed) {
+        return fail(Errc::invalid_input, "replacing ", std::string(name),
+                    " would leave a broken section chain: ", parsed.error().message);
+    }
+    *this = std::move(edited);
+    return {};
 }
 
 util::Status Image::set_timestamp(std::uint32_t epoch) {
     std::vector<std::size_t> payloads;
     for (const Section& s : m_sections) {
         if (s.is_named_file() && s.name == "updatetime") {
+            // ~ts and ts take 8 bytes; a shorter payload would be written past its section
+            // (or past the image when the section is last).
+            if (s.length < 16 + 8) {
+                return fail(Errc::invalid_input, "corrupt EEPROM image: updatetime at ",
+                            hex_offset(s.offset), " holds ", std::to_string(s.length - 16),
+                            " bytes, not 8");
+            }
             payloads.push_back(s.offset + k_named_header);
         }
     }

@@ -45,9 +45,13 @@ public:
 
     // Replaces the modifiable file `name` (bootconf.txt, bootconf.sig, pubkey.bin, cacert.der)
     // in partition A, as rpi-eeprom-config --config/--digest/--pubkey/--cacertder does.
+    // Fails, leaving the image unchanged, when the payload exceeds 4076 bytes, would not fit
+    // before the next section (the script's own check, plus the 4 bytes of the next header
+    // that the script would overwrite), or would leave a chain that no longer parses.
     util::Status replace_file(std::string_view name, std::string_view payload);
 
-    // Writes the update timestamp (rpi-eeprom-config --timestamp).
+    // Writes the update timestamp (rpi-eeprom-config --timestamp). Fails, unchanged, when the
+    // RO copy has no partition-A twin or an updatetime section holds fewer than 8 bytes.
     util::Status set_timestamp(std::uint32_t epoch);
 
     static constexpr std::size_t k_2711_size = 512 * 1024;

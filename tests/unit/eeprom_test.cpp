@@ -191,3 +191,70 @@ TEST_CASE("bootconf: values are checked against the bootloader's rules") {
     CHECK_FALSE(eeprom::check_setting("TFTP_IP", "10.0.0", 2712));
     CHECK(eeprom::check_setting("SOME_FUTURE_KEY", "anything", 2712));
 }
+
+TEST_CASE("bootconf: the typed model keeps every line and finds what is wrong") {
+    const std::string text = "# netboot\n[all]\nBOOT_ORDER=0xf21\nMY_OWN_KEY=1\n\n[gpio8=0]\n"
+                             "BOOT_ORDER=0xf1\n[all]\nWAKE_ON_GPIO=1\nTFTP_PREFIX=7\n"
+                             "[config.txt]\ndtoverlay=foo\nnot a setting";
+    const auto config = eeprom::parse_bootconf(text);
+    CHECK(config.render() == text); // identity, including the missing final LF
+    CHECK(config.value("BOOT_ORDER") == "0xf21");
+    CHECK(config.value("MY_OWN_KEY") == "1");
+    CHECK_FALSE(config.value("dtoverlay")); // a config.txt option, not a bootloader key
+    REQUIRE(config.lines.size() == 13);
+    CHECK(config.lines[0].kind == eeprom::BootConfLine::Kind::comment);
+    CHECK(config.lines[5].kind == eeprom::BootConfLine::Kind::section);
+    CHECK_FALSE(config.lines[6].unconditional);
+
+    const auto findings = eeprom::check_bootconf(config, 2712);
+    REQUIRE(findings.size() == 2);
+    CHECK(findings[0].severity == eeprom::Severity::warning);
+    CHECK(findings[0].message == "line 9: WAKE_ON_GPIO does nothing on BCM2712 (Pi 4 only)");
+    CHECK(findings[1].severity == eeprom::Severity::error);
+    CHECK(findings[1].message.starts_with("line 10: TFTP_PREFIX=7: expected 0 (serial)"));
+    // On a BCM2711 WAKE_ON_GPIO is fine.
+    CHECK(eeprom::check_bootconf(config, 2711).size() == 1);
+}
+
+TEST_CASE("bootconf: dependent keys and the size limit") {
+    auto findings = eeprom::check_bootconf(
+        eeprom::parse_bootconf("[all]\nTFTP_PREFIX_STR=x/\nCLIENT_IP=10.0.0.9\nstray\n"), 2712);
+    REQUIRE(findings.size() == 3);
+    CHECK(findings[0].message == "line 2: TFTP_PREFIX_STR is used only with TFTP_PREFIX=1");
+    CHECK(findings[1].message == "line 3: a static CLIENT_IP needs TFTP_IP too, or DHCP is used");
+    CHECK(findings[2].message == "line 4: 'stray' is not KEY=VALUE; the bootloader ignores it");
+    findings = eeprom::check_bootconf(eeprom::parse_bootconf(std::string(4077, '#')), 2712);
+    REQUIRE(findings.size() == 1);
+    CHECK(findings[0].message == "bootconf.txt is too large: 4077 bytes (at most 4076)");
+    CHECK(eeprom::check_bootconf(eeprom::parse_bootconf(std::string(4076, '#')), 2712).empty());
+    CHECK_FALSE(eeprom::check_setting("HTTP_HOST", "https://x", 2712));
+    CHECK(eeprom::check_setting("HTTP_HOST", "boot.lab.home.arpa", 2712));
+    CHECK_FALSE(eeprom::check_setting("MAC_ADDRESS", "dc-a6-32-01-36-c2", 2712));
+}
+
+TEST_CASE("eeprom: random corruption of a valid chain never crashes and never half-parses") {
+    const std::string original = ab_image();
+    std::uint32_t seed = 12345; // fixed: reproducible
+    auto next = [&] {
+        seed = seed * 1103515245u + 12345u;
+        return seed >> 8;
+    };
+    int refused = 0;
+    for (int i = 0; i < 300; ++i) {
+        std::string bytes = original;
+        const std::size_t header = std::vector<std::size_t>{
+            0, 0x70, 0x90, 0x10000, 0x10058, 0x10078, 0x100b8, 0x107000}[next() % 8];
+        bytes[header + next() % 8] = static_cast<char>(next());
+        auto image = Image::parse(bytes);
+        if (!image) {
+            ++refused;
+            CHECK(image.error().message.starts_with("corrupt EEPROM image: "));
+            continue;
+        }
+        for (const auto& s : image->sections()) {
+            CHECK(s.offset + 8 + s.length <= bytes.size());
+        }
+        (void)image->replace_file("bootconf.txt", k_config);
+    }
+    CHECK(refused > 0);
+}

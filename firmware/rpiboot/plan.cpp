@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "firmware/rpiboot/plan.hpp"
+
+#include "builder/util/fs.hpp"
+#include "firmware/eeprom/bootconf.hpp"
+#include "firmware/eeprom/image.hpp"
+
+#include <regex>
+
+namespace uhs::rpiboot {
+
+using util::Errc;
+using util::fail;
+
+int soc_of(config::BoardModel model) {
+    return model == config::BoardModel::cm4 ? 2711 : 2712;
+}
+
+std::string node_bootconf(const config::Cluster& cluster, const config::Node& node) {
+    (void)node; // the same config for every node of a SoC; see the header
+    return "[all]\n"
+           "BOOT_UART=1\n"
+           "BOOT_ORDER=0xf12\n"
+           "TFTP_PREFIX=0\n"
+           "TFTP_IP=" +
+           cluster.network.server.to_string() +
+           "\n"
+           "NET_INSTALL_AT_POWER_ON=0\n";
+}
+
+util::Result<BundleInputs> find_firmware(const std::filesystem::path& firmware_dir) {
+    auto names = util::list_dir_sorted(firmware_dir);
+    if (!names) {
+        return fail(Errc::not_found, "firmware directory ", firmware_dir.string(), ": ",
+                    names.error().message);
+    }
+    BundleInputs inputs;
+    static const std::regex k_eeprom_name("pieeprom-[0-9]{4}-[0-9]{2}-[0-9]{2}\\.bin");
+    for (const std::string& name : *names) {
+        if (name == "recovery.bin") {
+            inputs.recovery_bin = firmware_dir / name;
+        } else if (std::regex_match(name, k_eeprom_name)) {
+            inputs.base_eeprom = firmware_dir / name; // sorted: the last one is the newest
+        }
+    }
+    if (inputs.recovery_bin.empty()) {
+        return fail(Errc::not_found, "no recovery.bin in ", firmware_dir.string(),
+                    " (give --recovery FILE)");
+    }
+    if (inputs.base_eeprom.empty()) {
+        return fail(Errc::not_found, "no pieeprom-YYYY-MM-DD.bin in ", firmware_dir.string(),
+                    " (give --eeprom FILE)");
+    }
+    return inputs;
+}
+
+util::Status write_bundle(const config::Cluster& cluster, const config::Node& node,
+                          const BundleInputs& inputs, const std::filesystem::path& out_dir) {
+    const int soc = soc_of(node.model);
+    if (soc != 2712) {
+        return fail(Errc::invalid_input, "node ", node.name, " is a ",
+                    config::to_string(node.model),
+                    ": flash bundles are for BCM2712 boards (cm5, cm5-lite, pi5) only");
+    }
+    auto recovery = UHS_TRY(util::read_file(inputs.recovery_bin));
+    if (recovery.empty()) {
+        return fail(Errc::invalid_input, inputs.recovery_bin.string(), " is empty");
+    }
+    auto base_bytes = UHS_TRY(util::read_file(inputs.base_eeprom));
+    auto image = eeprom::Image::parse(std::move(base_bytes));
+    if (!image) {
+        return fail(Errc::invalid_input, inputs.base_eeprom.string(), ": ", image.error().message);
+    }
+    if (image->soc() != soc) {
+        return fail(Errc::invalid_input, inputs.base_eeprom.string(), " is a BCM",
+                    std::to_string(image->soc()), " image; node ", node.name, " needs BCM",
+                    std::to_string(soc));
+    }
+    const std::string conf = node_bootconf(cluster, node);
+    for (const eeprom::Finding& f : eeprom::check_bootconf(eeprom::parse_bootconf(conf), soc)) {
+        if (f.severity == eeprom::Severity::error) {
+            return fail(Errc::invalid_input, "node ", node.name, " bootconf: ", f.message);
+        }
+    }
+    UHS_CHECK(image->set_timestamp(static_cast<std::uint32_t>(inputs.timestamp)));
+    UHS_CHECK(image->replace_file("bootconf.txt", conf));
+
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot create ", out_dir.string(), ": ", ec.message());
+    }
+    // A stale .sig from an earlier bundle must not vouch for a half-rewritten one.
+    std::filesystem::remove(out_dir / "pieeprom.sig", ec);
+    UHS_CHECK(util::write_file_atomic(out_dir / "bootcode5.bin", recovery));
+    UHS_CHECK(util::write_file_atomic(out_dir / "config.txt", k_recovery_config_txt));
+    UHS_CHECK(util::write_file_atomic(out_dir / "boot.conf", conf));
+    UHS_CHECK(util::write_file_atomic(out_dir / "pieeprom.bin", image->bytes()));
+    UHS_CHECK(util::write_file_atomic(out_dir / "pieeprom.sig",
+                                      eeprom::make_sig(image->bytes(), inputs.timestamp, soc)));
+    return {};
+}
+
+} // namespace uhs::rpiboot
