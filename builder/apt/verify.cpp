@@ -6,6 +6,8 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
+#include <vector>
 
 namespace uhs::apt {
 namespace {
@@ -70,6 +72,102 @@ std::uint32_t crc24(std::string_view data) {
 }
 
 } // namespace
+
+SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code) {
+    // One block per signature; gpgv starts each with NEWSIG. Lines before any NEWSIG (older
+    // gpgv) open a block of their own.
+    struct Block {
+        bool good = false;
+        bool valid = false;
+        bool weak_digest = false;
+        bool missing_key = false;
+        std::string problem;
+    };
+    std::vector<Block> blocks;
+    bool no_data = false;
+    auto current = [&]() -> Block& {
+        if (blocks.empty()) {
+            blocks.emplace_back();
+        }
+        return blocks.back();
+    };
+    for (std::string_view line : util::split(status, '\n')) {
+        if (!util::starts_with(line, "[GNUPG:] ")) {
+            continue;
+        }
+        line.remove_prefix(9);
+        std::vector<std::string_view> words;
+        for (std::string_view w : util::split(util::trim(line), ' ')) {
+            if (!w.empty()) {
+                words.push_back(w);
+            }
+        }
+        if (words.empty()) {
+            continue;
+        }
+        std::string_view keyword = words[0];
+        if (keyword == "NEWSIG") {
+            blocks.emplace_back();
+        } else if (keyword == "GOODSIG") {
+            current().good = true;
+        } else if (keyword == "VALIDSIG") {
+            // VALIDSIG <fpr> <date> <timestamp> <expire> <version> <reserved> <pk-algo>
+            // <hash-algo> <class> [<primary-fpr>]; hash-algo is RFC 4880's number.
+            Block& b = current();
+            b.valid = true;
+            int hash = words.size() > 8 ? std::atoi(std::string(words[8]).c_str()) : 0;
+            // Like apt: MD5 (1), SHA-1 (2) and RIPEMD-160 (3) signatures are worthless.
+            b.weak_digest = hash < 8;
+        } else if (keyword == "BADSIG") {
+            current().problem = "bad signature";
+        } else if (keyword == "EXPSIG") {
+            current().problem = "expired signature";
+        } else if (keyword == "EXPKEYSIG") {
+            current().problem = "signed by an expired key";
+        } else if (keyword == "REVKEYSIG") {
+            current().problem = "signed by a revoked key";
+        } else if (keyword == "ERRSIG") {
+            // ERRSIG <keyid> <pk-algo> <hash-algo> <class> <time> <rc>: rc 9 = no public key,
+            // the only error apt tolerates when another signature is good.
+            Block& b = current();
+            if (words.size() > 6 && words[6] == "9") {
+                b.missing_key = true;
+            } else if (b.problem.empty()) {
+                b.problem = "signature cannot be checked";
+            }
+        } else if (keyword == "NODATA") {
+            no_data = true;
+        }
+    }
+    std::size_t good = 0;
+    bool weak = false;
+    bool missing = false;
+    for (const Block& b : blocks) {
+        if (!b.problem.empty()) {
+            return {false, b.problem};
+        }
+        if (b.good && b.valid && !b.weak_digest) {
+            ++good;
+        }
+        weak = weak || (b.good && b.weak_digest);
+        missing = missing || b.missing_key;
+    }
+    if (good == 0) {
+        if (weak) {
+            return {false, "signed only with a weak digest algorithm (SHA-1 or older)"};
+        }
+        if (missing) {
+            return {false, std::string(k_unknown_key)};
+        }
+        return {false, no_data ? "not signed" : std::string(k_no_signature)};
+    }
+    // gpgv exits 2 when some signature could not be checked (its key is not in the keyring);
+    // anything else non-zero is a failure we do not understand, so it stays one.
+    if (exit_code != 0 && !(exit_code == 2 && missing)) {
+        return {false, "gpgv exited with status " + std::to_string(exit_code)};
+    }
+    return {true, ""};
+}
 
 bool is_armored(std::string_view data) {
     return data.find(k_begin_key) != std::string_view::npos;
@@ -162,16 +260,12 @@ util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
         return util::fail(result.error().code, origin,
                           ": cannot run gpgv: ", result.error().message);
     }
-    bool valid = result->out.find("[GNUPG:] VALIDSIG ") != std::string::npos &&
-                 result->out.find("[GNUPG:] GOODSIG ") != std::string::npos;
-    if (result->exit_code != 0 || !valid) {
-        std::string reason = "no valid signature";
-        if (result->out.find("[GNUPG:] BADSIG") != std::string::npos) {
-            reason = "bad signature";
-        } else if (result->out.find("[GNUPG:] NO_PUBKEY") != std::string::npos ||
-                   result->out.find("[GNUPG:] ERRSIG") != std::string::npos) {
+    SignatureVerdict verdict = judge_gpgv_status(result->out, result->exit_code);
+    if (!verdict.accepted) {
+        std::string reason = verdict.reason;
+        if (reason == k_unknown_key) {
             reason = "signed by a key not in " + keyring.string();
-        } else if (result->out.find("[GNUPG:] NODATA") != std::string::npos ||
+        } else if (reason == k_no_signature &&
                    result->err.find("no signature found") != std::string::npos) {
             reason = "not signed";
         }

@@ -18,9 +18,23 @@ util::Result<std::string> dearmor(std::string_view armored);
 // True when `data` looks like an ASCII-armored key file.
 bool is_armored(std::string_view data);
 
+inline constexpr std::string_view k_unknown_key = "signed by a key not in the keyring";
+inline constexpr std::string_view k_no_signature = "no valid signature";
+
+struct SignatureVerdict {
+    bool accepted = false;
+    std::string reason; // why not, when !accepted
+};
+
+// Judges gpgv's --status-fd output (`status`) and `exit_code` the way apt does: accepted when
+// at least one signature is GOODSIG + VALIDSIG with a strong digest (SHA-224 or better), no
+// signature is BADSIG, EXPSIG, EXPKEYSIG or REVKEYSIG, and every ERRSIG is NO_PUBKEY (rc 9,
+// gpgv then exits 2). A SHA-1, RIPEMD-160 or MD5 signature never counts as good.
+SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code);
+
 // Verifies the clearsigned `inrelease` with gpgv against `keyring` (binary or armored; armored
 // keys are dearmored into a private temp file) and returns the signed text exactly as gpgv
-// output it. Fails closed with Errc::integrity unless gpgv exits 0 and reports VALIDSIG;
+// output it. Fails closed with Errc::integrity unless judge_gpgv_status accepts;
 // Errc::not_found when gpgv or the keyring is missing. `origin` names the file in errors.
 util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
                                              const std::filesystem::path& keyring,

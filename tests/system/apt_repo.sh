@@ -161,6 +161,69 @@ echo "== unsigned InRelease"
 cp -a "$work/www/debian" "$work/www/unsigned"
 cp "$work/www/unsigned/repo/dists/trixie/Release" "$work/www/unsigned/repo/dists/trixie/InRelease"
 lock_fails unsigned "signature verification failed" "$base/unsigned/repo" "$work/www/debian/keyring.gpg"
+# merge_signatures OUT FIRST SECOND: OUT = FIRST's clearsigned text with the signature packets of
+# FIRST and then SECOND (as one armored block, CRC24 recomputed): a file signed by two keys.
+merge_signatures() {
+  python3 - "$@" <<'PY'
+import base64, sys
+def crc24(data):
+    crc = 0xB704CE
+    for b in data:
+        crc ^= b << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF
+def split(path):
+    text = open(path).read()
+    begin = text.index("-----BEGIN PGP SIGNATURE-----")
+    armor = text[begin:text.index("-----END PGP SIGNATURE-----")].split("\n\n", 1)[1]
+    return text[:begin], base64.b64decode("".join(l for l in armor.split() if not l.startswith("=")))
+out, first, second = sys.argv[1:4]
+signed, packets = split(first)
+packets += split(second)[1]
+b64 = base64.b64encode(packets).decode()
+lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
+crc = base64.b64encode(crc24(packets).to_bytes(3, "big")).decode()
+with open(out, "w") as f:
+    f.write(signed + "-----BEGIN PGP SIGNATURE-----\n\n" + "\n".join(lines) + "\n=" + crc
+            + "\n-----END PGP SIGNATURE-----\n")
+PY
+}
+# resign DIR ARGS...: clearsign DIR/Release again with the debian test key and gpg ARGS.
+resign() {
+  local dir=$1; shift
+  GNUPGHOME=$work/www/debian/gnupg gpg --batch --quiet --yes "$@" --clearsign -o "$dir/InRelease" "$dir/Release"
+}
+echo "== signed by two keys, the keyring has one: accepted (gpgv exits 2, as apt allows)"
+cp -a "$work/www/debian" "$work/www/twokeys"
+dists=$work/www/twokeys/repo/dists/trixie
+GNUPGHOME=$work/www/kube/gnupg gpg --batch --quiet --yes --clearsign -o "$work/second.sig" "$dists/Release"
+merge_signatures "$work/twokeys.InRelease" "$dists/InRelease" "$work/second.sig"
+mv "$work/twokeys.InRelease" "$dists/InRelease"
+set +e; gpgv --keyring "$work/www/debian/keyring.gpg" "$dists/InRelease" 2>/dev/null; rc=$?; set -e
+[ $rc = 2 ] || fail "fixture: gpgv should exit 2 for a signature by an unknown key, got $rc"
+cluster "$work/twokeys" "$base/twokeys/repo" "$work/www/debian/keyring.gpg"
+"$uhs_image" lock "$work/twokeys/cluster.yaml" --store "$work/store-twokeys" \
+  --source "kubernetes=$base/kube/repo" > "$work/out" || fail "two signatures, one known key: rejected"
+cmp <(grep '^package ' "$work/twokeys/cluster.yaml.lock") <(grep '^package ' "$work/lock.first") \
+  || fail "two-key lock differs"
+echo "== a good signature and a bad one: rejected"
+cp -a "$work/www/debian" "$work/www/goodbad"
+dists=$work/www/goodbad/repo/dists/trixie
+sed 's/^Date: .*/Date: Sun, 02 Mar 2025 12:00:00 UTC/' "$dists/Release" > "$work/other.Release"
+GNUPGHOME=$work/www/kube/gnupg gpg --batch --quiet --yes --clearsign -o "$work/other.sig" "$work/other.Release"
+merge_signatures "$work/goodbad.InRelease" "$dists/InRelease" "$work/other.sig"
+mv "$work/goodbad.InRelease" "$dists/InRelease"
+cat "$work/www/debian/keyring.gpg" "$work/www/kube/keyring.gpg" > "$work/both.gpg"
+lock_fails goodbad "signature verification failed: bad signature" "$base/goodbad/repo" "$work/both.gpg"
+echo "== signed only with SHA-1: rejected (gpgv itself accepts it)"
+cp -a "$work/www/debian" "$work/www/sha1"
+resign "$work/www/sha1/repo/dists/trixie" --digest-algo SHA1
+gpgv --keyring "$work/www/debian/keyring.gpg" "$work/www/sha1/repo/dists/trixie/InRelease" 2>/dev/null \
+  || fail "fixture: gpgv should accept the SHA-1 signature"
+lock_fails sha1 "weak digest" "$base/sha1/repo" "$work/www/debian/keyring.gpg"
 echo "== missing InRelease (404)"
 lock_fails missing "HTTP 404" "$base/nothing-here" "$work/www/debian/keyring.gpg"
 

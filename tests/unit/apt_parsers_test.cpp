@@ -208,6 +208,57 @@ TEST_CASE("gpgv verification fails closed", "[apt][verify]") {
     CHECK(missing.error().code == util::Errc::not_found);
 }
 
+TEST_CASE("gpgv status: one good signature is enough, bad or weak ones are not", "[apt][verify]") {
+    // Status lines as gpgv 2.2 prints them (captured from real runs).
+    const std::string good_a =
+        "[GNUPG:] NEWSIG\n[GNUPG:] KEY_CONSIDERED 9314623C06886F2AF98AE9296DF10F54CB624A19 0\n"
+        "[GNUPG:] GOODSIG 6DF10F54CB624A19 a <a@x.invalid>\n"
+        "[GNUPG:] VALIDSIG 9314623C06886F2AF98AE9296DF10F54CB624A19 2026-12-01 1796137066 0 4 0 "
+        "22 8 01 9314623C06886F2AF98AE9296DF10F54CB624A19\n";
+    const std::string unknown_b =
+        "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 32A2D84CA5C23D5F 22 8 01 1796137066 9 "
+        "68877F9936EA92C29D86E4CC32A2D84CA5C23D5F\n[GNUPG:] NO_PUBKEY 32A2D84CA5C23D5F\n";
+    const std::string bad_b = "[GNUPG:] NEWSIG\n[GNUPG:] BADSIG 32A2D84CA5C23D5F b <b@x.invalid>\n";
+    const std::string sha1_b =
+        "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 32A2D84CA5C23D5F b <b@x.invalid>\n"
+        "[GNUPG:] VALIDSIG 68877F9936EA92C29D86E4CC32A2D84CA5C23D5F 2026-12-01 1796137066 0 4 0 "
+        "22 2 01 68877F9936EA92C29D86E4CC32A2D84CA5C23D5F\n";
+    const std::string plaintext = "[GNUPG:] PLAINTEXT 74 0 \n";
+
+    CHECK(judge_gpgv_status(plaintext + good_a, 0).accepted);
+    // Two signatures, the second by a key we do not have: gpgv exits 2, apt accepts.
+    CHECK(judge_gpgv_status(plaintext + good_a + unknown_b, 2).accepted);
+    CHECK(judge_gpgv_status(plaintext + unknown_b + good_a, 2).accepted);
+    // Exit 2 without a missing key to explain it is not understood: rejected.
+    CHECK_FALSE(judge_gpgv_status(plaintext + good_a, 2).accepted);
+    CHECK_FALSE(judge_gpgv_status(plaintext + good_a, 1).accepted);
+    auto only_unknown = judge_gpgv_status(plaintext + unknown_b, 2);
+    CHECK_FALSE(only_unknown.accepted);
+    CHECK(only_unknown.reason == k_unknown_key);
+    auto bad = judge_gpgv_status(plaintext + good_a + bad_b, 1);
+    CHECK_FALSE(bad.accepted);
+    CHECK(bad.reason == "bad signature");
+    // SHA-1 signatures are worthless; alone they fail, beside a good one they are ignored.
+    auto weak = judge_gpgv_status(plaintext + sha1_b, 0);
+    CHECK_FALSE(weak.accepted);
+    CHECK(weak.reason.find("weak digest") != std::string::npos);
+    CHECK(judge_gpgv_status(plaintext + good_a + sha1_b, 0).accepted);
+    for (const char* keyword : {"EXPSIG", "EXPKEYSIG", "REVKEYSIG"}) {
+        std::string block = std::string("[GNUPG:] NEWSIG\n[GNUPG:] ") + keyword +
+                            " 32A2D84CA5C23D5F b <b@x.invalid>\n";
+        CHECK_FALSE(judge_gpgv_status(good_a + block, 0).accepted);
+    }
+    // An ERRSIG other than "no public key" (rc 4: unknown algorithm) fails the whole file.
+    CHECK_FALSE(judge_gpgv_status(
+                    good_a + "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 32A2D84CA5C23D5F 99 8 01 1 4\n", 2)
+                    .accepted);
+    // GOODSIG without VALIDSIG, and no status at all.
+    CHECK_FALSE(
+        judge_gpgv_status("[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 6DF10F54CB624A19 a\n", 0).accepted);
+    CHECK(judge_gpgv_status("[GNUPG:] NODATA 1\n", 2).reason == "not signed");
+    CHECK_FALSE(judge_gpgv_status("", 0).accepted);
+}
+
 TEST_CASE("lock files round-trip sorted and reject garbage", "[apt][lock]") {
     LockFile lock;
     lock.request_sha256 = k_sha;
