@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "netboot/truenas/publish.hpp"
+
+#include "builder/util/archive.hpp"
+#include "builder/util/strings.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace uhs::netboot::truenas {
+
+using nlohmann::json;
+using util::Errc;
+using util::fail;
+namespace fs = std::filesystem;
+
+std::string node_initiator_iqn(const config::Cluster& cluster, const config::Node& node) {
+    std::vector<std::string_view> labels = util::split(cluster.cluster.domain, '.');
+    std::string reversed;
+    for (auto it = labels.rbegin(); it != labels.rend(); ++it) {
+        if (it->empty()) {
+            continue;
+        }
+        reversed += (reversed.empty() ? "" : ".") + util::to_lower(*it);
+    }
+    return "iqn.2025-01." + reversed + ":" + cluster.cluster.name + "-" + node.name;
+}
+
+PublishPlan make_publish_plan(const config::Cluster& cluster,
+                              const std::optional<std::string>& image_id,
+                              std::optional<int> prune_keep) {
+    const config::TrueNas& nas = cluster.storage.truenas;
+    PublishPlan plan;
+    plan.host = nas.host;
+    plan.image_id_known = image_id.has_value();
+    plan.image_id = image_id.value_or("<image-id>");
+    plan.images_parent = nas.dataset + "/images";
+    plan.dataset = plan.images_parent + "/" + plan.image_id;
+    plan.snapshot = "uhs-" + plan.image_id;
+    plan.share_path = "/mnt/" + plan.dataset;
+    plan.networks = {cluster.network.subnet.to_string()};
+    plan.nfs_version = nas.nfs_version;
+    plan.iscsi = cluster.storage.state == config::StateStorage::iscsi;
+    plan.state_parent = nas.dataset + "/state";
+    plan.chap_user = "uhs-" + cluster.cluster.name;
+    plan.prune_keep = prune_keep;
+    if (plan.iscsi) {
+        for (const config::Node& node : cluster.nodes) {
+            NodeStatePlan np;
+            np.node = node.name;
+            np.zvol = plan.state_parent + "/" + node.name;
+            np.target = cluster.cluster.name + "-" + node.name;
+            np.extent = ("uhs-" + np.target).substr(0, 64);
+            np.initiator_iqn = node_initiator_iqn(cluster, node);
+            np.initiator_comment = "uhs " + cluster.cluster.name + " " + node.name;
+            plan.nodes.push_back(std::move(np));
+        }
+    }
+    return plan;
+}
+
+json to_json(const PublishPlan& plan) {
+    json nodes = json::array();
+    for (const NodeStatePlan& np : plan.nodes) {
+        nodes.push_back({{"node", np.node},
+                         {"zvol", np.zvol},
+                         {"zvol_bytes", k_state_zvol_bytes},
+                         {"extent", np.extent},
+                         {"target", np.target},
+                         {"initiator", np.initiator_iqn},
+                         {"auth", "CHAP"}});
+    }
+    return json{
+        {"host", plan.host},
+        {"image_id", plan.image_id_known ? json(plan.image_id) : json(nullptr)},
+        {"dataset", plan.dataset},
+        {"dataset_properties", {{k_image_property, plan.image_id}, {"readonly", "ON"}}},
+        {"snapshot", plan.dataset + "@" + plan.snapshot},
+        {"nfs_share",
+         {{"path", plan.share_path},
+          {"ro", true},
+          {"maproot_user", "root"},
+          {"maproot_group", "root"},
+          {"networks", plan.networks},
+          {"nfs_version", plan.nfs_version}}},
+        {"state", plan.iscsi ? "iscsi" : "tmpfs"},
+        {"chap_user", plan.iscsi ? json(plan.chap_user) : json(nullptr)},
+        {"nodes", nodes},
+        {"prune_keep", plan.prune_keep ? json(*plan.prune_keep) : json(nullptr)},
+    };
+}
+
+std::string to_text(const PublishPlan& plan) {
+    std::ostringstream out;
+    out << "publish to TrueNAS " << plan.host << " (JSON-RPC over wss://" << plan.host
+        << "/api/current, REST /api/v2.0 when that answers 404)\n";
+    if (plan.image_id_known) {
+        out << "image-id: " << plan.image_id << '\n';
+    } else {
+        out << "image-id: (unknown until the lock exists: run 'uhs-image lock', or pass --image "
+               "ID)\n";
+    }
+    out << "  dataset   " << plan.dataset << "  (" << k_image_property << "=" << plan.image_id
+        << ")\n";
+    out << "  receive   rootfs.tar -> MOUNT/" << plan.image_id << "  (MOUNT: " << plan.images_parent
+        << " mounted on this host, --mount)\n";
+    out << "  readonly  " << plan.dataset << "  readonly=ON\n";
+    out << "  snapshot  " << plan.dataset << "@" << plan.snapshot << '\n';
+    out << "  nfs share " << plan.share_path << "  ro, maproot root:root, networks "
+        << util::join(plan.networks, ",") << ", NFSv" << plan.nfs_version << '\n';
+    if (!plan.iscsi) {
+        out << "state: tmpfs (no zvols, no iSCSI)\n";
+    } else {
+        out << "state: iSCSI, CHAP user " << plan.chap_user << ", one sparse "
+            << (k_state_zvol_bytes >> 30) << " GiB zvol per node\n";
+        for (const NodeStatePlan& np : plan.nodes) {
+            out << "  " << np.node << "  zvol " << np.zvol << "  extent " << np.extent
+                << "  target " << np.target << "  initiator " << np.initiator_iqn << '\n';
+        }
+    }
+    if (plan.prune_keep) {
+        out << "prune: keep the " << *plan.prune_keep << " newest images under "
+            << plan.images_parent
+            << " and every image a node serves, can roll back to or is pending\n";
+    }
+    return out.str();
+}
+
+// --- receiving ---
+
+util::Status MountedDatasetReceiver::receive(const fs::path& rootfs_tar, const PublishPlan& plan) {
+    const fs::path target = m_mount / plan.image_id;
+    std::error_code ec;
+    if (!fs::is_directory(target, ec)) {
+        return fail(Errc::not_found, target.string(), " does not exist: mount ", plan.images_parent,
+                    " read-write on this host (NFSv4 shows the new dataset below it) and pass "
+                    "that directory as --mount");
+    }
+    util::ArchiveReader reader(archive_read_new());
+    archive_read_support_format_tar(reader.get());
+    archive_read_support_filter_all(reader.get());
+    if (archive_read_open_filename(reader.get(), rootfs_tar.c_str(), 1 << 16) != ARCHIVE_OK) {
+        return fail(Errc::io, "cannot open ", rootfs_tar.string(), ": ",
+                    archive_error_string(reader.get()));
+    }
+    util::ArchiveWriter writer(archive_write_disk_new());
+    archive_write_disk_set_options(writer.get(),
+                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
+                                       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL |
+                                       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+                                       ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_UNLINK);
+    // Member names are checked above and made absolute under the target, so
+    // SECURE_NOABSOLUTEPATHS cannot be used; SECURE_SYMLINKS refuses writing through a link.
+    archive_write_disk_set_standard_lookup(writer.get());
+    for (;;) {
+        archive_entry* entry = nullptr;
+        const int r = archive_read_next_header(reader.get(), &entry);
+        if (r == ARCHIVE_EOF) {
+            break;
+        }
+        if (r < ARCHIVE_WARN) {
+            return fail(Errc::io, rootfs_tar.string(), ": ", archive_error_string(reader.get()));
+        }
+        std::string name = archive_entry_pathname(entry);
+        while (name.starts_with("./")) {
+            name.erase(0, 2);
+        }
+        if (name.empty() || name == ".") {
+            continue; // the root itself is the dataset's mountpoint
+        }
+        if (name.starts_with('/') || name == ".." || name.starts_with("../") ||
+            name.find("/../") != std::string::npos) {
+            return fail(Errc::integrity, rootfs_tar.string(), ": member '", name,
+                        "' would land outside the dataset");
+        }
+        archive_entry_set_pathname(entry, (target / name).c_str());
+        if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
+            std::string hard = link;
+            while (hard.starts_with("./")) {
+                hard.erase(0, 2);
+            }
+            archive_entry_set_hardlink(entry, (target / hard).c_str());
+        }
+        if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN) {
+            return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
+                        archive_error_string(writer.get()));
+        }
+        const void* block = nullptr;
+        std::size_t size = 0;
+        la_int64_t offset = 0;
+        for (;;) {
+            const int rb = archive_read_data_block(reader.get(), &block, &size, &offset);
+            if (rb == ARCHIVE_EOF) {
+                break;
+            }
+            if (rb < ARCHIVE_WARN ||
+                archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN) {
+                return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
+                            archive_error_string(writer.get()));
+            }
+        }
+        if (archive_write_finish_entry(writer.get()) < ARCHIVE_WARN) {
+            return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
+                        archive_error_string(writer.get()));
+        }
+    }
+    if (archive_write_close(writer.get()) < ARCHIVE_WARN) {
+        return fail(Errc::io, "finishing ", target.string(), ": ",
+                    archive_error_string(writer.get()));
+    }
+    return {};
+}
+
+// --- the steps ---
+
+std::string snapshot_namespace_for(std::string_view version) {
+    // The first "NN.NN" in the string.
+    for (std::size_t i = 0; i + 5 <= version.size(); ++i) {
+        auto digit = [&](std::size_t k) {
+            return version[k] >= '0' && version[k] <= '9';
+        };
+        if (digit(i) && digit(i + 1) && version[i + 2] == '.' && digit(i + 3) && digit(i + 4) &&
+            (i == 0 || !digit(i - 1))) {
+            const int major = std::stoi(std::string(version.substr(i, 2)));
+            const int minor = std::stoi(std::string(version.substr(i + 3, 2)));
+            return (major > 25 || (major == 25 && minor >= 10)) ? "pool.snapshot" : "zfs.snapshot";
+        }
+    }
+    return "zfs.snapshot";
+}
+
+json to_json(const PublishReport& report) {
+    json actions = json::array();
+    for (const PublishAction& a : report.actions) {
+        actions.push_back({{"step", a.step}, {"object", a.object}, {"outcome", a.outcome}});
+    }
+    return json{{"api", report.generation == Generation::jsonrpc ? "jsonrpc" : "rest"},
+                {"snapshot_namespace", report.snapshot_namespace},
+                {"actions", actions}};
+}
+
+std::string to_text(const PublishReport& report) {
+    std::ostringstream out;
+    out << "api: " << to_string(report.generation) << '\n';
+    for (const PublishAction& a : report.actions) {
+        out << "  " << a.outcome
+            << std::string(a.outcome.size() < 10 ? 10 - a.outcome.size() : 1, ' ') << a.step << "  "
+            << a.object << '\n';
+    }
+    return out.str();
+}
+
+namespace {
+
+// The value of a ZFS property as pool.dataset.query reports it: {"value": "ON", ...}.
+std::optional<std::string> property_value(const json& dataset, std::string_view name) {
+    auto it = dataset.find(std::string(name));
+    if (it == dataset.end()) {
+        return std::nullopt;
+    }
+    if (it->is_object() && it->contains("value") && (*it)["value"].is_string()) {
+        return (*it)["value"].get<std::string>();
+    }
+    if (it->is_string()) {
+        return it->get<std::string>();
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> user_property(const json& dataset, std::string_view name) {
+    auto props = dataset.find("user_properties");
+    if (props == dataset.end() || !props->is_object()) {
+        return std::nullopt;
+    }
+    return property_value(*props, name);
+}
+
+class Steps {
+public:
+    Steps(Api& api, PublishReport& report) : m_api(api), m_report(report) {}
+
+    util::Result<json> query_all(const std::string& ns, json filters) {
+        json rows = UHS_TRY(m_api.call(ns + ".query", json::array({std::move(filters)})));
+        if (!rows.is_array()) {
+            return fail(Errc::integrity, "TrueNAS: ", ns, ".query did not return a list");
+        }
+        return rows;
+    }
+
+    util::Result<std::optional<json>> query_one(const std::string& ns, json filters) {
+        const json rows = UHS_TRY(query_all(ns, std::move(filters)));
+        if (rows.empty()) {
+            return std::optional<json>();
+        }
+        return std::optional<json>(rows[0]);
+    }
+
+    util::Result<json> create(const std::string& ns, json body) {
+        return m_api.call(ns + ".create", json::array({std::move(body)}));
+    }
+
+    util::Result<json> update(const std::string& ns, const json& id, json body) {
+        return m_api.call(ns + ".update", json::array({id, std::move(body)}));
+    }
+
+    util::Result<json> call(const std::string& method, const json& params) {
+        return m_api.call(method, params);
+    }
+
+    void record(std::string step, std::string object, std::string outcome) {
+        m_report.actions.push_back({std::move(step), std::move(object), std::move(outcome)});
+    }
+
+    // A FILESYSTEM dataset that only needs to exist (DATASET/images, DATASET/state).
+    util::Status ensure_parent(const std::string& name) {
+        auto existing =
+            UHS_TRY(query_one("pool.dataset", json::array({json::array({"id", "=", name})})));
+        if (existing) {
+            if (existing->value("type", std::string("FILESYSTEM")) != "FILESYSTEM") {
+                return fail(Errc::failed, "TrueNAS: ", name, " exists and is not a filesystem");
+            }
+            record("parent", name, "unchanged");
+            return {};
+        }
+        UHS_TRY(create("pool.dataset",
+                       {{"name", name}, {"type", "FILESYSTEM"}, {"create_ancestors", true}}));
+        record("parent", name, "created");
+        return {};
+    }
+
+    // Creates (or finds) an object by a unique field; updates the fields in `desired` that
+    // differ. Returns its id.
+    util::Result<json> ensure(const std::string& step, const std::string& ns, const json& filters,
+                              const std::string& label, const json& desired,
+                              const json& create_only = json::object()) {
+        auto existing = UHS_TRY(query_one(ns, filters));
+        if (!existing) {
+            json body = desired;
+            body.update(create_only);
+            const json created = UHS_TRY(create(ns, body));
+            record(step, label, "created");
+            return created.is_object() && created.contains("id") ? created["id"] : created;
+        }
+        json changes = json::object();
+        for (const auto& [key, value] : desired.items()) {
+            if (!existing->contains(key) || (*existing)[key] != value) {
+                changes[key] = value;
+            }
+        }
+        if (changes.empty()) {
+            record(step, label, "unchanged");
+        } else {
+            UHS_TRY(update(ns, (*existing)["id"], changes));
+            record(step, label, "updated");
+        }
+        return (*existing)["id"];
+    }
+
+private:
+    Api& m_api;
+    PublishReport& m_report;
+};
+
+util::Status publish_image(Steps& steps, Api& api, RootfsReceiver& receiver,
+                           const PublishPlan& plan, const PublishRequest& request,
+                           const std::string& snapshot_ns) {
+    UHS_CHECK(steps.ensure_parent(plan.images_parent));
+    auto dataset = UHS_TRY(
+        steps.query_one("pool.dataset", json::array({json::array({"id", "=", plan.dataset})})));
+    if (dataset) {
+        const auto owner = user_property(*dataset, k_image_property);
+        if (owner != plan.image_id) {
+            return fail(Errc::failed, "TrueNAS: dataset ", plan.dataset,
+                        " already exists and is not this image (",
+                        owner ? std::string(k_image_property) + " is '" + *owner + "'"
+                              : "it has no " + std::string(k_image_property) + " property",
+                        "); uhs does not write into it: remove it, or choose another "
+                        "storage.truenas.dataset");
+        }
+        steps.record("dataset", plan.dataset, "unchanged");
+    } else {
+        const json properties = json::array(
+            {{{"key", k_image_property}, {"value", plan.image_id}},
+             {{"key", k_published_property}, {"value", std::to_string(request.published_at)}}});
+        UHS_TRY(steps.create("pool.dataset", {{"name", plan.dataset},
+                                              {"type", "FILESYSTEM"},
+                                              {"atime", "OFF"},
+                                              {"user_properties", properties}}));
+        steps.record("dataset", plan.dataset, "created");
+        dataset = UHS_TRY(
+            steps.query_one("pool.dataset", json::array({json::array({"id", "=", plan.dataset})})));
+        if (!dataset) {
+            return fail(Errc::integrity, "TrueNAS: ", plan.dataset,
+                        " is missing after its creation");
+        }
+    }
+
+    const std::string snapshot_id = plan.dataset + "@" + plan.snapshot;
+    auto snapshot =
+        UHS_TRY(steps.query_one(snapshot_ns, json::array({json::array({"id", "=", snapshot_id})})));
+    if (snapshot) {
+        // The snapshot is taken last, after readonly=ON: its presence means the rootfs is in.
+        steps.record("receive", plan.dataset, "unchanged");
+        if (property_value(*dataset, "readonly") != "ON") {
+            UHS_TRY(steps.update("pool.dataset", plan.dataset, {{"readonly", "ON"}}));
+            steps.record("readonly", plan.dataset, "updated");
+        } else {
+            steps.record("readonly", plan.dataset, "unchanged");
+        }
+        steps.record("snapshot", snapshot_id, "unchanged");
+    } else {
+        if (property_value(*dataset, "readonly") == "ON") {
+            // An earlier run stopped between readonly and snapshot: receive again to be sure.
+            UHS_TRY(steps.update("pool.dataset", plan.dataset, {{"readonly", "OFF"}}));
+        }
+        UHS_CHECK(receiver.receive(request.rootfs_tar, plan));
+        steps.record("receive", plan.dataset, "created");
+        UHS_TRY(steps.update("pool.dataset", plan.dataset, {{"readonly", "ON"}}));
+        steps.record("readonly", plan.dataset, "updated");
+        UHS_TRY(steps.create(snapshot_ns, {{"dataset", plan.dataset}, {"name", plan.snapshot}}));
+        steps.record("snapshot", snapshot_id, "created");
+    }
+    (void)api;
+
+    const std::string share_path = dataset->value("mountpoint", plan.share_path).empty()
+                                       ? plan.share_path
+                                       : dataset->value("mountpoint", plan.share_path);
+    UHS_TRY(steps.ensure("nfs-share", "sharing.nfs",
+                         json::array({json::array({"path", "=", share_path})}), share_path,
+                         {{"path", share_path},
+                          {"comment", "uhs image " + plan.image_id},
+                          {"ro", true},
+                          {"maproot_user", "root"},
+                          {"maproot_group", "root"},
+                          {"networks", plan.networks},
+                          {"enabled", true}}));
+    return {};
+}
+
+util::Status publish_state(Steps& steps, const PublishPlan& plan, const Secret& chap) {
+    UHS_CHECK(steps.ensure_parent(plan.state_parent));
+
+    // Any portal will do; create one listening everywhere when the NAS has none.
+    auto portal = UHS_TRY(steps.query_one("iscsi.portal", json::array()));
+    json portal_id;
+    if (portal) {
+        portal_id = (*portal)["id"];
+        steps.record("portal", std::to_string(portal_id.get<long>()), "unchanged");
+    } else {
+        const json created = UHS_TRY(steps.create(
+            "iscsi.portal", {{"listen", json::array({{{"ip", "0.0.0.0"}}})}, {"comment", "uhs"}}));
+        portal_id = created["id"];
+        steps.record("portal", "0.0.0.0", "created");
+    }
+
+    // One CHAP entry for the cluster (a tag groups credentials in TrueNAS). The secret is
+    // compared and sent, never printed.
+    json auth_tag;
+    auto auth = UHS_TRY(
+        steps.query_one("iscsi.auth", json::array({json::array({"user", "=", plan.chap_user})})));
+    if (auth) {
+        auth_tag = (*auth)["tag"];
+        if ((*auth).value("secret", std::string()) != chap.reveal()) {
+            UHS_TRY(steps.update("iscsi.auth", (*auth)["id"], {{"secret", chap.reveal()}}));
+            steps.record("chap", plan.chap_user, "updated");
+        } else {
+            steps.record("chap", plan.chap_user, "unchanged");
+        }
+    } else {
+        // A new tag, one above the highest in use.
+        const json all = UHS_TRY(steps.query_all("iscsi.auth", json::array()));
+        long tag = 1;
+        for (const json& row : all) {
+            if (row.contains("tag") && row["tag"].is_number_integer()) {
+                tag = std::max(tag, row["tag"].get<long>() + 1);
+            }
+        }
+        UHS_TRY(steps.create("iscsi.auth",
+                             {{"tag", tag}, {"user", plan.chap_user}, {"secret", chap.reveal()}}));
+        steps.record("chap", plan.chap_user, "created");
+        auth_tag = tag;
+    }
+
+    for (const NodeStatePlan& np : plan.nodes) {
+        auto zvol = UHS_TRY(
+            steps.query_one("pool.dataset", json::array({json::array({"id", "=", np.zvol})})));
+        if (zvol) {
+            if (zvol->value("type", std::string()) != "VOLUME") {
+                return fail(Errc::failed, "TrueNAS: ", np.zvol,
+                            " exists and is not a zvol; uhs does not touch it");
+            }
+            steps.record("zvol", np.zvol, "unchanged");
+        } else {
+            UHS_TRY(steps.create("pool.dataset", {{"name", np.zvol},
+                                                  {"type", "VOLUME"},
+                                                  {"volsize", k_state_zvol_bytes},
+                                                  {"volblocksize", "16K"},
+                                                  {"sparse", true}}));
+            steps.record("zvol", np.zvol, "created");
+        }
+        const json initiator_id = UHS_TRY(steps.ensure(
+            "initiator", "iscsi.initiator",
+            json::array({json::array({"comment", "=", np.initiator_comment})}), np.initiator_iqn,
+            {{"initiators", json::array({np.initiator_iqn})}, {"comment", np.initiator_comment}}));
+        const json extent_id = UHS_TRY(steps.ensure(
+            "extent", "iscsi.extent", json::array({json::array({"name", "=", np.extent})}),
+            np.extent, {{"name", np.extent}, {"type", "DISK"}, {"disk", "zvol/" + np.zvol}},
+            {{"blocksize", 512}, {"rpm", "SSD"}, {"comment", "uhs state " + np.node}}));
+        const json target_id =
+            UHS_TRY(steps.ensure("target", "iscsi.target",
+                                 json::array({json::array({"name", "=", np.target})}), np.target,
+                                 {{"name", np.target},
+                                  {"groups", json::array({{{"portal", portal_id},
+                                                           {"initiator", initiator_id},
+                                                           {"authmethod", "CHAP"},
+                                                           {"auth", auth_tag}}})}},
+                                 {{"mode", "ISCSI"}}));
+        UHS_TRY(steps.ensure("target-extent", "iscsi.targetextent",
+                             json::array({json::array({"target", "=", target_id}),
+                                          json::array({"extent", "=", extent_id})}),
+                             np.target + " lun 0", {{"target", target_id}, {"extent", extent_id}},
+                             {{"lunid", 0}}));
+    }
+    return {};
+}
+
+util::Status prune_images(Steps& steps, const PublishPlan& plan,
+                          const std::set<std::string>& referenced) {
+    const int keep = *plan.prune_keep;
+    auto parent = UHS_TRY(steps.query_one(
+        "pool.dataset", json::array({json::array({"id", "=", plan.images_parent})})));
+    if (!parent) {
+        return {};
+    }
+    struct Candidate {
+        std::string image_id;
+        std::string dataset;
+        std::string mountpoint;
+        long long published = 0;
+    };
+    std::vector<Candidate> candidates;
+    for (const json& child : parent->value("children", json::array())) {
+        const std::string name = child.value("id", child.value("name", std::string()));
+        const auto owner = user_property(child, k_image_property);
+        // Only datasets publish made for the image they are named after.
+        if (!owner || name != plan.images_parent + "/" + *owner) {
+            continue;
+        }
+        Candidate c{*owner, name, child.value("mountpoint", "/mnt/" + name), 0};
+        const auto published = user_property(child, k_published_property);
+        if (published && !published->empty() &&
+            published->find_first_not_of("0123456789") == std::string::npos) {
+            c.published = std::stoll(*published);
+        }
+        candidates.push_back(std::move(c));
+    }
+    std::ranges::sort(candidates, [](const Candidate& a, const Candidate& b) {
+        return a.published != b.published ? a.published > b.published : a.image_id < b.image_id;
+    });
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const Candidate& c = candidates[i];
+        if (static_cast<int>(i) < keep || referenced.contains(c.image_id) ||
+            c.image_id == plan.image_id) {
+            steps.record("prune", c.dataset, "kept");
+            continue;
+        }
+        auto share = UHS_TRY(steps.query_one(
+            "sharing.nfs", json::array({json::array({"path", "=", c.mountpoint})})));
+        if (share) {
+            UHS_TRY(steps.call("sharing.nfs.delete", json::array({(*share)["id"]})));
+        }
+        UHS_TRY(steps.call("pool.dataset.delete", json::array({c.dataset, {{"recursive", true}}})));
+        steps.record("prune", c.dataset, "deleted");
+    }
+    return {};
+}
+
+} // namespace
+
+util::Result<PublishReport> publish(Api& api, RootfsReceiver& receiver, const PublishPlan& plan,
+                                    const PublishRequest& request) {
+    PublishReport report;
+    report.generation = api.generation();
+    report.snapshot_namespace = "zfs.snapshot";
+    if (api.generation() == Generation::jsonrpc) {
+        const json version = UHS_TRY(api.call("system.version", json::array()));
+        report.snapshot_namespace =
+            snapshot_namespace_for(version.is_string() ? version.get<std::string>() : "");
+    }
+    Steps steps(api, report);
+    UHS_CHECK(publish_image(steps, api, receiver, plan, request, report.snapshot_namespace));
+    if (plan.iscsi) {
+        if (request.chap_secret == nullptr) {
+            return fail(Errc::invalid_input, "storage.state is iscsi: a CHAP secret is needed");
+        }
+        UHS_CHECK(publish_state(steps, plan, *request.chap_secret));
+    }
+    if (plan.prune_keep) {
+        UHS_CHECK(prune_images(steps, plan, request.referenced));
+    }
+    return report;
+}
+
+} // namespace uhs::netboot::truenas
