@@ -15,6 +15,7 @@ int run_uhs_image(std::span<const std::string> args, util::Io& io) {
     std::vector<util::SubcommandSpec> table = config_commands();
     std::ranges::move(image_commands(), std::back_inserter(table));
     std::ranges::move(apt_commands(), std::back_inserter(table));
+    std::ranges::move(build_commands(), std::back_inserter(table));
     std::ranges::move(firmware_commands(), std::back_inserter(table));
     return util::run_subcommands(
         "uhs-image", "Turns one cluster file into reproducible, network-booted Raspberry Pi nodes.",

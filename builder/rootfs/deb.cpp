@@ -138,6 +138,27 @@ private:
             return {}; // "./": the root exists already
         }
         const auto parts = on_disk(archive_parts);
+        if (archive_parts.size() == 1 && parts.size() == 2 &&
+            archive_entry_filetype(entry) == AE_IFLNK) {
+            // base-files' own "/bin -> usr/bin": the merged-/usr link is in place already.
+            const char* target = archive_entry_symlink(entry);
+            if (target && std::string_view(target) == "usr/" + archive_parts.front()) {
+                struct stat st {};
+                const char* alias = archive_parts.front().c_str();
+                if (::fstatat(m_root.get(), alias, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+                    if (S_ISLNK(st.st_mode)) {
+                        return {};
+                    }
+                    return fail(Errc::invalid_input, entry_where,
+                                ": the merged-/usr link meets an existing directory");
+                }
+                if (::symlinkat(target, m_root.get(), alias) != 0) {
+                    return fail(Errc::io, entry_where,
+                                ": cannot create symlink: ", util::errno_text(errno));
+                }
+                return {};
+            }
+        }
         const std::string& name = parts.back();
         UniqueFd dir =
             UHS_TRY(open_parent_beneath(m_root.get(), parts, CreateParents::yes, entry_where));

@@ -69,13 +69,25 @@ inline std::string make_tar(const std::vector<TarMember>& members, bool gzip = f
     return out;
 }
 
+// A .deb whose control.tar holds `control` (and any further members, e.g. "./postinst").
+inline std::string make_deb_with_control(const std::string& control,
+                                         const std::vector<TarMember>& data,
+                                         const std::vector<TarMember>& more_control = {});
+
 // A .deb (ar: debian-binary, control.tar.gz, data.tar.gz) around the given data members.
 inline std::string make_deb(const std::string& package, const std::vector<TarMember>& data) {
     const std::string control = "Package: " + package +
                                 "\nVersion: 1.0\nArchitecture: arm64\nMaintainer: uhs tests "
                                 "<test@uhs.invalid>\nDescription: test package\n";
-    const std::string control_tar =
-        make_tar({{"./", 'd', "", 0755}, {"./control", 'f', control}}, true);
+    return make_deb_with_control(control, data);
+}
+
+inline std::string make_deb_with_control(const std::string& control,
+                                         const std::vector<TarMember>& data,
+                                         const std::vector<TarMember>& more_control) {
+    std::vector<TarMember> control_members{{"./", 'd', "", 0755}, {"./control", 'f', control}};
+    control_members.insert(control_members.end(), more_control.begin(), more_control.end());
+    const std::string control_tar = make_tar(control_members, true);
     const std::string data_tar = make_tar(data, true);
     util::ArchiveWriter writer(archive_write_new());
     archive_write_set_format_ar_svr4(writer.get());

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Times a full `uhs-image build --no-cache` (the target's dpkg under qemu-user) against
+# `mmdebstrap --variant=apt --architectures=arm64 --include=<the same packages>` producing a
+# tarball, in the same run, with warm package caches on both sides (our store; mmdebstrap's
+# apt archive pre-filled from it), prints the wall-time ratio, and the no-op rebuild time.
+#   bench/build.sh [BUILD_DIR] [standin|example]   (defaults: build, standin)
+# standin = tests/configs/build-standin.yaml (minbase + the Kubernetes stand-ins, ~100 packages);
+# example = configs/super6c-cm5.yaml with the Kubernetes stand-in (real kernel, containerd...).
+# Needs root, qemu-user binfmt and this host's Debian mirror; installs mmdebstrap if missing.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+uhs_image=$(cd "${1:-$src/build}" && pwd)/builder/cli/uhs-image
+which_cluster=${2:-standin}
+[ -x "$uhs_image" ] || { echo "bench: build uhs-image first ($uhs_image)"; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root"; exit 125; }
+grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "bench: no qemu-aarch64 binfmt"; exit 125; }
+if ! command -v mmdebstrap > /dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap > /dev/null
+fi
+work=$(mktemp -d)
+server=""
+trap '[ -n "$server" ] && kill $server 2> /dev/null; rm -rf "$work"' EXIT
+now() { date +%s.%N; }
+since() { awk "BEGIN {printf \"%.1f\", $(now) - $1}"; }
+
+# The host's Debian mirror (first non-security deb entry), as `uri: auto` picks it.
+mirror=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2> /dev/null
+           awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
+             /etc/apt/sources.list 2> /dev/null || true; } | grep -v security | awk 'NR == 1 {print $1}')
+[ -n "$mirror" ] || { echo "bench: no Debian mirror in /etc/apt"; exit 125; }
+mirror=${mirror%/}
+
+bash "$src/tests/fixtures/aptrepo/make_repo.sh" "$work/kube" "$src/tests/fixtures/aptrepo/kube-standin.recipe" --flat > /dev/null
+python3 "$src/tests/fixtures/aptrepo/http_server.py" "$work/kube/repo" --lifetime 3600 > "$work/port" &
+server=$!
+for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
+kube=http://127.0.0.1:$(cat "$work/port")
+
+case $which_cluster in
+  standin)
+    mkdir -p "$work/c/keyrings"
+    cp "$src/tests/configs/build-standin.yaml" "$work/c/cluster.yaml"
+    cp -R "$src/tests/configs/build-standin-overlay" "$work/c/"
+    cp "$work/kube/keyring.asc" "$work/c/keyrings/kube-standin.asc"
+    cluster=$work/c/cluster.yaml ;;
+  example)
+    cp -r "$src/configs" "$work/c"
+    cp "$work/kube/keyring.gpg" "$work/c/keyrings/kubernetes-apt-keyring.gpg"
+    cluster=$work/c/super6c-cm5.yaml ;;
+  *) echo "bench: unknown cluster '$which_cluster' (standin or example)"; exit 2 ;;
+esac
+export XDG_CACHE_HOME=$work/cache
+"$uhs_image" lock "$cluster" --source "debian=$mirror" --source "kubernetes=$kube" > /dev/null
+"$uhs_image" fetch "$cluster" --source "debian=$mirror" --source "kubernetes=$kube" > /dev/null
+lock=$cluster.lock
+npkg=$(grep -c '^package ' "$lock")
+
+# Ours: a full build (no stage cache), the store warm.
+t=$(now)
+"$uhs_image" build "$cluster" --out "$work/out" --no-cache --source "debian=$mirror" --source "kubernetes=$kube" > /dev/null
+ours=$(since "$t")
+t=$(now)
+"$uhs_image" build "$cluster" --out "$work/out" --source "debian=$mirror" --source "kubernetes=$kube" > "$work/noop"
+noop=$(since "$t")
+grep -q "up to date" "$work/noop" || { echo "bench: the rebuild was not a no-op"; cat "$work/noop"; exit 1; }
+
+# mmdebstrap: the same package names, its apt archive pre-filled with the same verified .debs
+# (apt re-checks their hashes), the same SOURCE_DATE_EPOCH, a tarball out.
+archives=$work/mm-archives
+mkdir -p "$archives"
+while read -r _ name version arch _ _ _ _ sha; do
+  sha=${sha#sha256=}
+  ln -f "$XDG_CACHE_HOME/uhs/store/sha256/${sha:0:2}/$sha" "$archives/${name}_${version//:/%3a}_$arch.deb"
+done < <(grep '^package ' "$lock")
+include=$(awk '/^package / {print $2}' "$lock" | paste -sd, -)
+suites=$(sed -n '/name: debian/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
+components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',' | tr ' ' ',')
+sources=()
+for s in $suites; do sources+=("deb $mirror $s ${components//,/ }"); done
+sources+=("deb [signed-by=$work/kube/keyring.gpg] $kube/ /")
+sde=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["source_date_epoch"])' < <(
+  "$uhs_image" build "$cluster" --out "$work/out" --json --source "debian=$mirror" --source "kubernetes=$kube"))
+t=$(now)
+SOURCE_DATE_EPOCH=$sde mmdebstrap --quiet --mode=root --variant=apt --architectures=arm64 \
+  --include="$include" --skip=download/empty \
+  --setup-hook="mkdir -p \"\$1\"/var/cache/apt/archives && cp -l $archives/*.deb \"\$1\"/var/cache/apt/archives/" \
+  --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
+  "${suites%% *}" "$work/mm.tar" "${sources[@]}"
+mm=$(since "$t")
+ratio=$(awk "BEGIN {printf \"%.2f\", $ours / $mm}")
+echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
+echo "  uhs-image build --no-cache : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
+echo "  mmdebstrap --variant=apt   : $mm s  (tarball $(stat -c %s "$work/mm.tar") B)"
+echo "  ratio uhs/mmdebstrap       : $ratio"
+echo "  no-op rebuild              : $noop s"

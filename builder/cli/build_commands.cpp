@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+// `build`: the lock and the store become OUT/<image-id>/, reproducibly.
+#include "builder/cli/commands.hpp"
+#include "builder/fetch/store.hpp"
+#include "builder/image/build.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace uhs::cli {
+
+namespace {
+
+int run_build(const util::ParsedArgs& args, util::Io& io) {
+    constexpr std::string_view program = "uhs-image build";
+    const std::string& file = args.positionals.at(0);
+    auto cluster = load_cluster_or_report(file, io);
+    if (!cluster) {
+        return util::k_exit_usage;
+    }
+    image::BuildOptions options;
+    options.out_dir = args.value("--out").value_or("out");
+    options.disk = args.has("--disk");
+    options.use_cache = !args.has("--no-cache");
+    options.offline = args.has("--offline");
+    options.store_root = args.value("--store") ? std::filesystem::absolute(*args.value("--store"))
+                                               : fetch::Store::default_root();
+    options.stage_cache = image::default_stage_cache();
+    if (auto root = args.value("--host-root")) {
+        options.host_root = *root;
+    }
+    auto overrides = apt::parse_source_overrides(args.values("--source"));
+    if (!overrides) {
+        return util::report_error(io, program, overrides.error().message, util::k_exit_usage);
+    }
+    options.overrides = std::move(*overrides);
+    const bool json_output = args.has("--json");
+    // Progress on a terminal only; logs and pipes get the summary alone.
+    const bool tty = ::isatty(STDERR_FILENO) == 1;
+    const auto start = std::chrono::steady_clock::now();
+    if (tty) {
+        options.progress = [&io, start](std::string_view line) {
+            const double s =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            std::ostringstream stamp;
+            stamp << std::fixed << std::setprecision(1) << "[" << std::setw(6) << s << " s] ";
+            io.err << stamp.str() << line << '\n' << std::flush;
+        };
+        options.fetch_progress = &io.err;
+        options.fetch_progress_fd = STDERR_FILENO;
+    }
+    rootfs::NamespaceChrootRunner chroot;
+    auto result = image::build_image(*cluster, options, chroot, util::default_command_runner());
+    if (!result) {
+        return util::report_error(io, program, result.error().message,
+                                  result.error().code == util::Errc::invalid_input
+                                      ? util::k_exit_usage
+                                      : util::k_exit_failure);
+    }
+    const double total =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const std::string& warning : result->warnings) {
+        io.err << "uhs-image build: warning: " << warning << '\n';
+    }
+    if (json_output) {
+        nlohmann::json phases = nlohmann::json::array();
+        for (const auto& p : result->phases) {
+            phases.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
+        }
+        io.out << nlohmann::json{
+                      {"image_id", result->image_id},
+                      {"image_dir", result->image_dir.string()},
+                      {"up_to_date", result->up_to_date},
+                      {"stage_cache_hit", result->stage_cache_hit},
+                      {"stage_key", result->stage_key},
+                      {"source_date_epoch", result->source_date_epoch},
+                      {"seconds", total},
+                      {"phases", phases},
+                      {"warnings", result->warnings},
+                  }.dump(2)
+               << '\n';
+        return util::k_exit_ok;
+    }
+    std::ostringstream seconds;
+    seconds << std::fixed << std::setprecision(1) << total;
+    if (result->up_to_date) {
+        io.out << result->image_dir.string() << ": up to date (image " << result->image_id << ")\n";
+    } else {
+        io.out << "built " << result->image_dir.string() << " in " << seconds.str() << " s"
+               << (result->stage_cache_hit ? " (configured root from the stage cache)" : "")
+               << '\n';
+    }
+    return util::k_exit_ok;
+}
+
+} // namespace
+
+std::vector<util::SubcommandSpec> build_commands() {
+    using util::OptionSpec;
+    using util::Repeatable;
+    using util::TakesValue;
+    return {
+        {
+            .name = "build",
+            .summary = "build the image: rootfs.tar, boot/, nodes/, manifest.json, SBOM",
+            .arguments = "CLUSTER.yaml [--out DIR] [--disk] [--json] [--no-cache] "
+                         "[--source NAME=URI]...",
+            .description =
+                "Needs CLUSTER.yaml.lock (`uhs-image lock`). Fetches missing .debs into the "
+                "store, installs them with the target's own dpkg in a chroot under qemu-user "
+                "(private mount and PID namespaces; no service starts), applies the overlays, "
+                "normalises the root and writes OUT/<image-id>/ in a temp directory renamed "
+                "into place when complete. SOURCE_DATE_EPOCH is the lock's newest source Date. "
+                "An existing complete image is left alone. The configured root is cached under "
+                "$XDG_CACHE_HOME/uhs/stages, keyed by the lock and the package list, so an "
+                "overlay-only change skips dpkg. Needs root.",
+            .options =
+                {
+                    OptionSpec{"--out", TakesValue::yes, "output directory (default: out)", "DIR"},
+                    OptionSpec{"--disk", TakesValue::no, "also write disk.img (MBR, FAT32, ext4)"},
+                    OptionSpec{"--json", TakesValue::no, "print a JSON summary"},
+                    OptionSpec{"--no-cache", TakesValue::no,
+                               "neither use nor fill the stage cache"},
+                    OptionSpec{"--offline", TakesValue::no,
+                               "use only the store; fail if a package is missing"},
+                    OptionSpec{"--source", TakesValue::yes,
+                               "use URI for the cluster file's source NAME", "NAME=URI",
+                               Repeatable::yes},
+                    OptionSpec{"--store", TakesValue::yes,
+                               "content-addressed store (default $XDG_CACHE_HOME/uhs/store)",
+                               "DIR"},
+                    OptionSpec{"--host-root", TakesValue::yes,
+                               "read the host's APT sources from DIR/etc/apt (default /)", "DIR"},
+                },
+            .min_positionals = 1,
+            .max_positionals = 1,
+            .run = run_build,
+        },
+    };
+}
+
+} // namespace uhs::cli

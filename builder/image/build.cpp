@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/image/build.hpp"
+
+#include "builder/apt/lock.hpp"
+#include "builder/apt/lockfile.hpp"
+#include "builder/fetch/http.hpp"
+#include "builder/image/disk_image.hpp"
+#include "builder/image/manifest.hpp"
+#include "builder/image/node_trees.hpp"
+#include "builder/image/plan.hpp"
+#include "builder/image/tar_writer.hpp"
+#include "builder/rootfs/binfmt.hpp"
+#include "builder/rootfs/configure.hpp"
+#include "builder/rootfs/deb.hpp"
+#include "builder/rootfs/normalize.hpp"
+#include "builder/rootfs/overlay.hpp"
+#include "builder/rootfs/safe_path.hpp"
+#include "builder/util/archive.hpp"
+#include "builder/util/fd.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/sha256.hpp"
+#include "builder/util/strings.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace uhs::image {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using util::Errc;
+using util::fail;
+
+namespace {
+
+class Clock {
+public:
+    double lap() {
+        const auto now = std::chrono::steady_clock::now();
+        const double s = std::chrono::duration<double>(now - m_last).count();
+        m_last = now;
+        return s;
+    }
+
+private:
+    std::chrono::steady_clock::time_point m_last = std::chrono::steady_clock::now();
+};
+
+util::Status make_dirs(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot create ", dir.string(), ": ", ec.message());
+    }
+    return {};
+}
+
+util::Status copy_boot_file(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot copy ", from.string(), " to ", to.string(), ": ",
+                    ec.message());
+    }
+    ::chmod(to.c_str(), 0644);
+    return {};
+}
+
+// Regular files of `dir` (not following symlinks out of the root), sorted.
+std::vector<std::string> regular_files(const fs::path& dir, std::string_view suffix = "") {
+    std::vector<std::string> out;
+    auto names = util::list_dir_sorted(dir);
+    if (!names) {
+        return out;
+    }
+    for (const std::string& name : *names) {
+        struct stat st {};
+        if (::lstat((dir / name).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+            name.ends_with(suffix)) {
+            out.push_back(name);
+        }
+    }
+    return out;
+}
+
+// boot/: the kernel and initramfs under the names the Pi firmware asks for, the device trees
+// of the installed kernel (and raspi-firmware's files where present), overlays/.
+util::Status assemble_boot(const config::Cluster& cluster, const fs::path& root,
+                           const fs::path& boot, std::vector<std::string>& warnings) {
+    UHS_CHECK(make_dirs(boot / "overlays"));
+    std::string version;
+    for (const std::string& name : regular_files(root / "boot")) {
+        if (name.starts_with("vmlinuz-")) {
+            version = name.substr(8); // the last in sorted order
+        }
+    }
+    if (version.empty()) {
+        return fail(Errc::failed, "no kernel in the root's /boot (vmlinuz-*): is image.kernel '",
+                    cluster.image.kernel, "' a kernel package?");
+    }
+    const fs::path kernel = root / "boot" / ("vmlinuz-" + version);
+    const fs::path initrd = root / "boot" / ("initrd.img-" + version);
+    if (!fs::is_regular_file(fs::symlink_status(initrd))) {
+        return fail(Errc::failed, "no initramfs /boot/initrd.img-", version,
+                    " in the root: add initramfs-tools to image.packages");
+    }
+    // raspi-firmware's blobs and overlays first, so the kernel's device trees win.
+    const fs::path firmware = root / "usr/lib/raspi-firmware";
+    for (const std::string& name : regular_files(firmware)) {
+        UHS_CHECK(copy_boot_file(firmware / name, boot / name));
+    }
+    for (const fs::path& dir :
+         {firmware / "overlays",
+          root / "usr/lib" / ("linux-image-" + version) / "broadcom" / "overlays"}) {
+        for (const std::string& name : regular_files(dir)) {
+            UHS_CHECK(copy_boot_file(dir / name, boot / "overlays" / name));
+        }
+    }
+    const fs::path dtbs = root / "usr/lib" / ("linux-image-" + version) / "broadcom";
+    for (const std::string& name : regular_files(dtbs, ".dtb")) {
+        UHS_CHECK(copy_boot_file(dtbs / name, boot / name));
+    }
+    std::set<std::string> done;
+    for (const config::Node& node : cluster.nodes) {
+        const BootFiles files = boot_files_for(node.model);
+        if (done.insert(files.kernel).second) {
+            UHS_CHECK(copy_boot_file(kernel, boot / files.kernel));
+            UHS_CHECK(copy_boot_file(initrd, boot / files.initramfs));
+        }
+        if (done.insert(files.dtb).second && !fs::exists(boot / files.dtb)) {
+            warnings.push_back("kernel " + version + " has no device tree " + files.dtb +
+                               " (model " + std::string(config::to_string(node.model)) + ")");
+        }
+    }
+    return {};
+}
+
+// Restores a root the stage cache saved (a tar from write_tree_tar), refusing anything that
+// would land outside `root` exactly as a package would be.
+util::Status restore_stage(const fs::path& tar, const fs::path& root) {
+    rootfs::DebArchive archive;
+    archive.name = tar.filename().string();
+    archive.data_tar = UHS_TRY(util::read_file(tar));
+    rootfs::ExtractPolicy policy;
+    policy.allow_devices = rootfs::AllowDevices::yes;
+    policy.merged_usr_aliases.clear(); // the saved root has its links already
+    policy.max_total_size = std::uint64_t{64} << 30;
+    const auto report = UHS_TRY(rootfs::extract_data(archive, root, policy));
+    (void)report;
+    // Creating a directory's children moved its mtime; put back the saved one, so a root from
+    // the cache gives the same tar as the build that saved it.
+    util::ArchiveReader reader(archive_read_new());
+    archive_read_support_format_tar(reader.get());
+    if (archive_read_open_memory(reader.get(), archive.data_tar.data(), archive.data_tar.size()) !=
+        ARCHIVE_OK) {
+        return fail(Errc::io, tar.string(), ": ", archive_error_string(reader.get()));
+    }
+    util::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    archive_entry* entry = nullptr;
+    while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+        if (archive_entry_filetype(entry) != AE_IFDIR) {
+            continue;
+        }
+        const timespec times[2] = {{archive_entry_mtime(entry), 0},
+                                   {archive_entry_mtime(entry), 0}};
+        const auto parts =
+            UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string()));
+        if (parts.empty()) {
+            ::utimensat(root_fd.get(), ".", times, 0);
+            continue;
+        }
+        util::UniqueFd dir = UHS_TRY(rootfs::open_parent_beneath(
+            root_fd.get(), parts, rootfs::CreateParents::no, tar.string()));
+        ::utimensat(dir.get(), parts.back().c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    return {};
+}
+
+std::vector<SbomPackage> sbom_packages(const apt::LockFile& lock) {
+    std::vector<SbomPackage> packages;
+    for (const auto& p : lock.packages) {
+        packages.push_back({p.name, p.version, p.architecture, p.source_package, p.path, p.sha256});
+    }
+    return packages;
+}
+
+util::Result<fs::path> make_temp_dir(const fs::path& parent, const std::string& prefix) {
+    std::string pattern = (parent / (prefix + "XXXXXX")).string();
+    if (::mkdtemp(pattern.data()) == nullptr) {
+        return fail(Errc::io, "cannot create a temp directory in ", parent.string(), ": ",
+                    util::errno_text(errno));
+    }
+    return fs::path(pattern);
+}
+
+// Removes the temp directory unless released (after the rename).
+class TempTree {
+public:
+    explicit TempTree(fs::path path) : m_path(std::move(path)) {}
+    TempTree(const TempTree&) = delete;
+    TempTree& operator=(const TempTree&) = delete;
+    ~TempTree() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    const fs::path& path() const { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+} // namespace
+
+fs::path default_stage_cache() {
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    if (xdg && *xdg) {
+        return fs::path(xdg) / "uhs" / "stages";
+    }
+    const char* home = std::getenv("HOME");
+    return fs::path(home && *home ? home : "/root") / ".cache" / "uhs" / "stages";
+}
+
+std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster) {
+    const json dpkg_subset{
+        {"architecture", cluster.image.architecture},
+        {"variant", config::to_string(cluster.image.variant)},
+        {"packages", cluster.image.packages},
+        {"kernel", cluster.image.kernel},
+    };
+    util::Sha256 hash;
+    hash.update("uhs-stage-v1\n");
+    hash.update("lock " + inputs.lock_sha256.value_or("") + "\n");
+    hash.update("dpkg " + dpkg_subset.dump() + "\n");
+    hash.update("tool " + inputs.tool_version + "\n");
+    return util::to_hex(hash.finish());
+}
+
+bool image_is_complete(const fs::path& image_dir, std::string_view image_id) {
+    auto text = util::read_file(image_dir / "manifest.json");
+    if (!text) {
+        return false;
+    }
+    const json manifest = json::parse(*text, nullptr, false);
+    if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("image_id") ||
+        manifest["image_id"] != image_id || !manifest.contains("files") ||
+        !manifest["files"].is_array()) {
+        return false;
+    }
+    for (const json& file : manifest["files"]) {
+        if (!file.is_object() || !file.contains("path") || !file["path"].is_string()) {
+            return false;
+        }
+        const fs::path path = image_dir / file["path"].get<std::string>();
+        std::error_code ec;
+        if (file.contains("symlink")) {
+            if (!fs::is_symlink(fs::symlink_status(path, ec))) {
+                return false;
+            }
+        } else if (!file.contains("size") || !file["size"].is_number_unsigned() ||
+                   !fs::is_regular_file(fs::symlink_status(path, ec)) ||
+                   fs::file_size(path, ec) != file["size"].get<std::uint64_t>()) {
+            return false;
+        }
+    }
+    return true;
+}
+
+util::Result<std::int64_t> lock_source_date_epoch(const fs::path& lock_file) {
+    const apt::LockFile lock = UHS_TRY(apt::read_lock(lock_file));
+    std::int64_t newest = 0;
+    for (const auto& source : lock.sources) {
+        std::tm tm{};
+        const char* end = ::strptime(source.date.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (end == nullptr || *end != '\0') {
+            return fail(Errc::invalid_input, lock_file.string(), ": source ", source.name,
+                        ": date '", source.date, "' is not YYYY-MM-DDTHH:MM:SSZ");
+        }
+        newest = std::max<std::int64_t>(newest, ::timegm(&tm));
+    }
+    if (newest == 0) {
+        return fail(Errc::invalid_input, lock_file.string(), ": no source with a date");
+    }
+    return newest;
+}
+
+util::Result<BuildResult> build_image(const config::Cluster& cluster, const BuildOptions& options,
+                                      rootfs::ChrootRunner& chroot, util::CommandRunner& commands) {
+    auto say = [&](std::string_view line) {
+        if (options.progress) {
+            options.progress(line);
+        }
+    };
+    // Every directory the build creates must have the same mode whatever the caller's umask.
+    struct UmaskGuard {
+        mode_t old = ::umask(022);
+        ~UmaskGuard() { ::umask(old); }
+    } umask_guard;
+    Clock clock;
+    BuildResult result;
+    const std::string file = cluster.file.string();
+    const ImageIdInputs inputs = UHS_TRY(collect_image_id_inputs(cluster));
+    if (!inputs.lock_sha256) {
+        return fail(Errc::not_found, inputs.lock_file.string(),
+                    " does not exist; run `uhs-image lock ", file, "` first");
+    }
+    const apt::LockFile lock = UHS_TRY(apt::read_lock(inputs.lock_file));
+    if (lock.request_sha256 != apt::request_digest(cluster.image)) {
+        return fail(Errc::not_found, inputs.lock_file.string(),
+                    " no longer matches the cluster file; run `uhs-image lock --update ", file,
+                    "`");
+    }
+    result.image_id = *inputs.image_id();
+    result.image_dir = options.out_dir / result.image_id;
+    result.stage_key = stage_key(inputs, cluster);
+    result.source_date_epoch = UHS_TRY(lock_source_date_epoch(inputs.lock_file));
+    if (image_is_complete(result.image_dir, result.image_id)) {
+        result.up_to_date = true;
+        result.phases.push_back({"check", clock.lap()});
+        return result;
+    }
+    const std::int64_t sde = result.source_date_epoch;
+
+    // Every locked .deb, verified, in the store.
+    const fetch::Store store(options.store_root);
+    std::size_t missing = 0;
+    for (const auto& p : lock.packages) {
+        missing += store.contains(p.sha256) ? 0 : 1;
+    }
+    if (missing > 0 && options.offline) {
+        return fail(Errc::not_found, "--offline: ", std::to_string(missing),
+                    " locked packages are not in the store ", store.root().string(),
+                    "; run `uhs-image fetch ", file, "`");
+    }
+    if (missing > 0) {
+        say("fetch: " + std::to_string(missing) + " packages into " + store.root().string());
+        const auto uris =
+            UHS_TRY(apt::resolve_uris(cluster.image, options.host_root, options.overrides));
+        const auto items = UHS_TRY(apt::download_items(lock, cluster.image, uris));
+        fetch::FetchOptions fetch_options;
+        std::ostringstream quiet;
+        if (!options.fetch_progress) {
+            fetch_options.progress = fetch::Progress::never;
+        }
+        (void)UHS_TRY(fetch::download_all(items, store, fetch_options,
+                                          options.fetch_progress ? *options.fetch_progress : quiet,
+                                          options.fetch_progress_fd));
+    }
+    result.phases.push_back({"fetch", clock.lap()});
+
+    if (options.disk) {
+        UHS_CHECK(check_mke2fs(commands));
+    }
+    UHS_CHECK(make_dirs(options.out_dir));
+    const fs::path out_dir = fs::absolute(options.out_dir);
+    const TempTree temp(UHS_TRY(make_temp_dir(out_dir, "." + result.image_id + ".partial-")));
+    const fs::path root = temp.path() / "root";
+    const fs::path image = temp.path() / "image";
+    const fs::path log = temp.path() / "dpkg.log";
+    UHS_CHECK(make_dirs(root));
+    UHS_CHECK(make_dirs(image));
+    ::chmod(root.c_str(), 0755);
+    ::chmod(image.c_str(), 0755);
+
+    const fs::path cached = options.stage_cache / (result.stage_key + ".tar");
+    if (options.use_cache && fs::is_regular_file(cached)) {
+        say("configure: the configured root from the stage cache " + cached.string());
+        UHS_CHECK(restore_stage(cached, root));
+        result.stage_cache_hit = true;
+        result.phases.push_back({"restore-stage", clock.lap()});
+    } else {
+        (void)UHS_TRY(rootfs::check_aarch64_binfmt(options.binfmt_dir));
+        std::vector<rootfs::PackageFile> packages;
+        for (const auto& p : lock.packages) {
+            packages.push_back({p.name, store.path_for(p.sha256)});
+        }
+        rootfs::ConfigureOptions configure;
+        configure.architecture = lock.architecture;
+        configure.source_date_epoch = sde;
+        configure.log = log;
+        configure.progress = options.progress;
+        if (auto installed = rootfs::install_packages(root, packages, configure, chroot);
+            !installed) {
+            // Keep the target's dpkg output where the user can read it.
+            std::error_code ec;
+            const fs::path kept = out_dir / (result.image_id + ".failed.log");
+            fs::copy_file(log, kept, fs::copy_options::overwrite_existing, ec);
+            return std::unexpected(installed.error());
+        }
+        result.phases.push_back({"configure", clock.lap()});
+        (void)UHS_TRY(rootfs::normalize_rootfs(root));
+        if (options.use_cache) {
+            UHS_CHECK(make_dirs(options.stage_cache));
+            say("cache: saving the configured root as " + cached.string());
+            (void)UHS_TRY(write_tree_tar(root, cached, TarOptions{sde}));
+            result.phases.push_back({"save-stage", clock.lap()});
+        }
+    }
+
+    for (std::size_t i = 0; i < cluster.image.overlay_paths.size(); ++i) {
+        say("overlay: " + cluster.image.overlays[i]);
+        (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
+    }
+    (void)UHS_TRY(rootfs::normalize_rootfs(root));
+    result.phases.push_back({"overlays", clock.lap()});
+
+    say("artifacts: boot/, rootfs.tar, nodes/, sbom.spdx.json" +
+        std::string(options.disk ? ", disk.img" : ""));
+    UHS_CHECK(assemble_boot(cluster, root, image / "boot", result.warnings));
+    (void)UHS_TRY(write_tree_tar(root, image / "rootfs.tar", TarOptions{sde}));
+    result.phases.push_back({"rootfs.tar", clock.lap()});
+    UHS_CHECK(write_node_trees(cluster, result.image_id, image));
+    const json sbom = make_spdx_sbom(result.image_id, sbom_packages(lock), sde);
+    UHS_CHECK(util::write_file_atomic(image / "sbom.spdx.json", sbom.dump(2) + "\n"));
+    if (options.disk) {
+        DiskImageOptions disk;
+        disk.source_date_epoch = sde;
+        disk.ids = DiskIds::from_image_id(result.image_id);
+        (void)UHS_TRY(write_disk_image(image / "boot", image / "rootfs.tar", image / "disk.img",
+                                       disk, commands));
+        result.phases.push_back({"disk.img", clock.lap()});
+    }
+    // manifest.json last: its presence marks the image complete.
+    const json manifest = UHS_TRY(make_manifest(image, inputs));
+    UHS_CHECK(util::write_file_atomic(image / "manifest.json", manifest.dump(2) + "\n"));
+
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(result.image_dir))) {
+        // An earlier build of this id that did not finish: never a result, replace it.
+        const fs::path stale = temp.path() / "stale";
+        fs::rename(result.image_dir, stale, ec);
+        if (ec) {
+            return fail(Errc::io, "cannot move the incomplete ", result.image_dir.string(),
+                        " aside: ", ec.message());
+        }
+    }
+    fs::rename(image, out_dir / result.image_id, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot rename the image into ", result.image_dir.string(), ": ",
+                    ec.message());
+    }
+    result.phases.push_back({"manifest", clock.lap()});
+    return result;
+}
+
+} // namespace uhs::image

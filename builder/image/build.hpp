@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include "builder/apt/host_sources.hpp"
+#include "builder/config/cluster.hpp"
+#include "builder/fetch/store.hpp"
+#include "builder/image/image_id.hpp"
+#include "builder/rootfs/chroot.hpp"
+#include "builder/util/result.hpp"
+#include "builder/util/subprocess.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace uhs::image {
+
+struct BuildOptions {
+    std::filesystem::path out_dir = "out";
+    bool disk = false;     // also write disk.img
+    bool use_cache = true; // read and write the stage cache
+    bool offline = false;  // never download: every locked .deb must be in the store
+    apt::SourceOverrides overrides;
+    std::filesystem::path host_root = "/";
+    std::filesystem::path store_root;  // the content-addressed .deb store
+    std::filesystem::path stage_cache; // $XDG_CACHE_HOME/uhs/stages
+    std::filesystem::path binfmt_dir = "/proc/sys/fs/binfmt_misc";
+    std::function<void(std::string_view)> progress; // one line per phase; may be empty
+    std::ostream* fetch_progress = nullptr;         // download progress (a TTY), or none
+    int fetch_progress_fd = -1;
+};
+
+struct PhaseTime {
+    std::string phase;
+    double seconds = 0;
+};
+
+struct BuildResult {
+    std::string image_id;
+    std::filesystem::path image_dir;
+    bool up_to_date = false;      // the complete image existed: nothing was done
+    bool stage_cache_hit = false; // the configured root came from the stage cache
+    std::string stage_key;
+    std::int64_t source_date_epoch = 0;
+    std::vector<PhaseTime> phases;
+    std::vector<std::string> warnings;
+};
+
+// $XDG_CACHE_HOME/uhs/stages, or ~/.cache/uhs/stages.
+std::filesystem::path default_stage_cache();
+
+// The stage cache key: the lock's hash plus the part of the cluster file that reaches dpkg
+// (architecture, variant, packages, kernel) and the tool version. Overlays, nodes, network and
+// Kubernetes settings are not in it: changing them re-uses the configured root.
+std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster);
+
+// True when `image_dir` holds a finished build of `image_id`: its manifest.json parses, names
+// that id, and every file it lists exists with the listed size (hashes are not re-read, so
+// this takes milliseconds).
+bool image_is_complete(const std::filesystem::path& image_dir, std::string_view image_id);
+
+// SOURCE_DATE_EPOCH of a build: the newest Date of the lock's sources (UTC ISO 8601).
+util::Result<std::int64_t> lock_source_date_epoch(const std::filesystem::path& lock_file);
+
+// `uhs-image build`: OUT/<image-id>/ with rootfs.tar, boot/, nodes/, sbom.spdx.json,
+// [disk.img] and manifest.json (written last), built in a temp directory beside it and
+// renamed into place when complete. Does nothing when that image is complete already.
+// Needs the lock (Errc::not_found with the command to run when it is missing or stale).
+util::Result<BuildResult> build_image(const config::Cluster& cluster, const BuildOptions& options,
+                                      rootfs::ChrootRunner& chroot, util::CommandRunner& commands);
+
+} // namespace uhs::image

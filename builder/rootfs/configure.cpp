@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/rootfs/configure.hpp"
+
+#include "builder/apt/control.hpp"
+#include "builder/apt/deb822.hpp"
+#include "builder/rootfs/deb.hpp"
+#include "builder/rootfs/dpkg_db.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/strings.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <functional>
+#include <set>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace uhs::rootfs {
+
+namespace fs = std::filesystem;
+using util::Errc;
+using util::fail;
+
+namespace {
+
+// exit 101: "action forbidden by policy" (invoke-rc.d, deb-systemd-invoke).
+constexpr std::string_view k_policy_script = "#!/bin/sh\n# Written by uhs-image build: no service "
+                                             "starts while the image is built.\nexit 101\n";
+
+constexpr std::string_view k_fake_start_stop_daemon =
+    "#!/bin/sh\n# Written by uhs-image build: no daemon starts while the image is built.\n"
+    "echo 'Warning: fake start-stop-daemon called, doing nothing' >&2\nexit 0\n";
+
+void say(const ConfigureOptions& options, std::string_view line) {
+    if (options.progress) {
+        options.progress(line);
+    }
+}
+
+struct Control {
+    std::string name;
+    bool essential = false;
+    std::vector<std::string> needs; // Depends + Pre-Depends names (first alternative that exists)
+    std::vector<std::string> provides;
+};
+
+util::Result<Control> read_control(const DebArchive& deb) {
+    const auto files = UHS_TRY(read_control_files(deb));
+    const auto it = files.find("control");
+    if (it == files.end()) {
+        return fail(Errc::invalid_input, deb.name, ": no control file");
+    }
+    const auto paragraphs = UHS_TRY(apt::parse_deb822(it->second, deb.name + ": control"));
+    if (paragraphs.empty()) {
+        return fail(Errc::invalid_input, deb.name, ": empty control file");
+    }
+    const apt::Paragraph& p = paragraphs.front();
+    Control control;
+    control.name = std::string(p.get_or_empty("Package"));
+    control.essential = util::to_lower(p.get_or_empty("Essential")) == "yes";
+    for (const char* field : {"Pre-Depends", "Depends"}) {
+        for (const auto& group : UHS_TRY(apt::parse_relationships(p.get_or_empty(field)))) {
+            for (const auto& atom : group) {
+                control.needs.push_back(atom.name);
+            }
+        }
+    }
+    for (const auto& group : UHS_TRY(apt::parse_relationships(p.get_or_empty("Provides")))) {
+        for (const auto& atom : group) {
+            control.provides.push_back(atom.name);
+        }
+    }
+    return control;
+}
+
+util::Status write_file(const fs::path& path, std::string_view content, unsigned mode) {
+    return util::write_file_atomic(path, content, mode);
+}
+
+util::Status remove_path(const fs::path& path) {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot remove ", path.string(), ": ", ec.message());
+    }
+    return {};
+}
+
+// Hard link when the store is on the same filesystem, else a copy.
+util::Status place_deb(const fs::path& from, const fs::path& to) {
+    if (::link(from.c_str(), to.c_str()) == 0) {
+        return {};
+    }
+    std::error_code ec;
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot copy ", from.string(), " into the root: ", ec.message());
+    }
+    return {};
+}
+
+util::Status run_dpkg(const fs::path& root, const std::vector<std::string>& debs,
+                      const std::string& what, const ConfigureOptions& options,
+                      ChrootRunner& runner) {
+    if (debs.empty()) {
+        return {};
+    }
+    ChrootCommand command;
+    command.root = root;
+    command.argv = {"/usr/bin/dpkg", "--install", "--force-depends", "--force-unsafe-io",
+                    "--force-confnew"};
+    command.argv.insert(command.argv.end(), debs.begin(), debs.end());
+    command.env = chroot_environment(options.source_date_epoch);
+    command.mounts = chroot_mounts();
+    command.timeout = options.timeout;
+    command.log = options.log;
+    const ChrootResult result = UHS_TRY(runner.run(command));
+    if (result.exit_code == 124) {
+        return fail(Errc::timeout, "dpkg --install of the ", what, " packages did not finish in ",
+                    std::to_string(options.timeout.count()), " s (log: ", options.log.string(),
+                    ")");
+    }
+    if (result.exit_code != 0) {
+        return fail(Errc::failed, "dpkg --install of the ", what, " packages failed (exit ",
+                    std::to_string(result.exit_code), "; log: ", options.log.string(),
+                    "): ", util::trim(result.log_tail));
+    }
+    return {};
+}
+
+} // namespace
+
+std::vector<std::string> chroot_environment(std::int64_t source_date_epoch) {
+    return {
+        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "LC_ALL=C.UTF-8",
+        "LANG=C.UTF-8",
+        "TZ=UTC",
+        "HOME=/root",
+        "DEBIAN_FRONTEND=noninteractive",
+        "DEBCONF_NONINTERACTIVE_SEEN=true",
+        "SOURCE_DATE_EPOCH=" + std::to_string(source_date_epoch),
+    };
+}
+
+std::vector<ChrootMount> chroot_mounts() {
+    return {ChrootMount::proc, ChrootMount::sys, ChrootMount::dev};
+}
+
+std::vector<std::string>
+install_order(const std::map<std::string, std::vector<std::string>>& depends) {
+    std::vector<std::string> order;
+    std::set<std::string> done;
+    std::set<std::string> visiting;
+    // Depth-first, children in name order: deterministic whatever the input order.
+    std::function<void(const std::string&)> visit = [&](const std::string& name) {
+        if (done.count(name) || visiting.count(name)) {
+            return; // placed already, or a cycle: dpkg --force-depends copes
+        }
+        visiting.insert(name);
+        if (auto it = depends.find(name); it != depends.end()) {
+            std::vector<std::string> needs = it->second;
+            std::sort(needs.begin(), needs.end());
+            for (const std::string& need : needs) {
+                if (depends.count(need)) {
+                    visit(need);
+                }
+            }
+        }
+        visiting.erase(name);
+        done.insert(name);
+        order.push_back(name);
+    };
+    for (const auto& [name, needs] : depends) {
+        visit(name);
+    }
+    return order;
+}
+
+util::Status install_packages(const fs::path& root, const std::vector<PackageFile>& packages,
+                              const ConfigureOptions& options, ChrootRunner& runner) {
+    // Merged /usr, as trixie's base-files expects: /bin, /sbin, /lib are links into /usr.
+    for (const char* dir : {"usr/bin", "usr/sbin", "usr/lib"}) {
+        std::error_code ec;
+        fs::create_directories(root / dir, ec);
+        if (ec) {
+            return fail(Errc::io, "cannot create ", (root / dir).string(), ": ", ec.message());
+        }
+    }
+    for (const char* alias : {"bin", "sbin", "lib"}) {
+        std::error_code ec;
+        if (!fs::is_symlink(root / alias)) {
+            fs::create_symlink(fs::path("usr") / alias, root / alias, ec);
+        }
+        if (ec) {
+            return fail(Errc::io, "cannot link ", (root / alias).string(), ": ", ec.message());
+        }
+    }
+
+    // Read every control file once: names, dependencies, what the package provides.
+    std::map<std::string, std::string> provider; // virtual or real name -> package
+    std::map<std::string, const PackageFile*> by_name;
+    std::map<std::string, Control> controls;
+    say(options, "extract: reading " + std::to_string(packages.size()) + " packages");
+    for (const PackageFile& p : packages) {
+        const DebArchive deb = UHS_TRY(read_deb(p.deb));
+        Control control = UHS_TRY(read_control(deb));
+        if (control.name != p.name) {
+            return fail(Errc::integrity, p.deb.string(), ": is package '", control.name,
+                        "', the lock says '", p.name, "'");
+        }
+        for (const std::string& v : control.provides) {
+            provider.emplace(v, p.name);
+        }
+        by_name[p.name] = &p;
+        controls[p.name] = std::move(control);
+    }
+    std::map<std::string, std::vector<std::string>> needs_of;
+    for (const auto& [name, control] : controls) {
+        std::vector<std::string>& needs = needs_of[name];
+        for (const std::string& need : control.needs) {
+            if (by_name.count(need)) {
+                needs.push_back(need);
+            } else if (auto it = provider.find(need); it != provider.end()) {
+                needs.push_back(it->second);
+            }
+        }
+    }
+    // The Essential set as mmdebstrap takes it: Essential: yes and everything it needs.
+    std::set<std::string> essential_set;
+    std::vector<std::string> todo;
+    for (const auto& [name, control] : controls) {
+        if (control.essential) {
+            todo.push_back(name);
+        }
+    }
+    while (!todo.empty()) {
+        const std::string name = todo.back();
+        todo.pop_back();
+        if (!essential_set.insert(name).second) {
+            continue;
+        }
+        for (const std::string& need : needs_of[name]) {
+            todo.push_back(need);
+        }
+    }
+    std::map<std::string, std::vector<std::string>> essential_needs, other_needs;
+    for (const auto& [name, needs] : needs_of) {
+        (essential_set.count(name) ? essential_needs : other_needs)[name] = needs;
+    }
+    const std::vector<std::string> essential = install_order(essential_needs);
+    const std::vector<std::string> others = install_order(other_needs);
+
+    // The Essential set's files come first, so the target has a shell and dpkg to run.
+    say(options, "extract: " + std::to_string(essential.size()) + " Essential packages");
+    for (const std::string& name : essential) {
+        const DebArchive deb = UHS_TRY(read_deb(by_name[name]->deb));
+        const ExtractReport extracted = UHS_TRY(extract_data(deb, root, ExtractPolicy{}));
+        (void)extracted;
+    }
+    UHS_CHECK(write_dpkg_database(root, DpkgDatabase{options.architecture, {}}));
+    UHS_CHECK(write_file(root / k_policy_rc_d, k_policy_script, 0755));
+
+    const fs::path deb_dir = root / k_deb_dir;
+    UHS_CHECK(remove_path(deb_dir));
+    std::error_code ec;
+    fs::create_directories(deb_dir, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot create ", deb_dir.string(), ": ", ec.message());
+    }
+    auto place =
+        [&](const std::vector<std::string>& names) -> util::Result<std::vector<std::string>> {
+        std::vector<std::string> inside;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            char prefix[24];
+            std::snprintf(prefix, sizeof prefix, "%04zu-", i);
+            const std::string file = std::string(prefix) + names[i] + ".deb";
+            UHS_CHECK(place_deb(by_name[names[i]]->deb, deb_dir / file));
+            inside.push_back("/" + std::string(k_deb_dir) + "/" + file);
+        }
+        return inside;
+    };
+    const auto essential_debs = UHS_TRY(place(essential));
+    say(options, "configure: dpkg --install of " + std::to_string(essential.size()) +
+                     " Essential packages in the target (qemu-user)");
+    UHS_CHECK(run_dpkg(root, essential_debs, "Essential", options, runner));
+    UHS_CHECK(remove_path(deb_dir));
+    fs::create_directories(deb_dir, ec);
+
+    // Essential dpkg is installed now; until the end no daemon may start through it.
+    const fs::path ssd = root / k_start_stop_daemon;
+    const fs::path ssd_real = root / (std::string(k_start_stop_daemon) + ".REAL");
+    const bool have_ssd = fs::exists(fs::symlink_status(ssd));
+    if (have_ssd) {
+        fs::rename(ssd, ssd_real, ec);
+        if (ec) {
+            return fail(Errc::io, "cannot move ", ssd.string(), " aside: ", ec.message());
+        }
+        UHS_CHECK(write_file(ssd, k_fake_start_stop_daemon, 0755));
+    }
+    const auto other_debs = UHS_TRY(place(others));
+    say(options, "configure: dpkg --install of " + std::to_string(others.size()) +
+                     " more packages in the target (qemu-user)");
+    const util::Status installed = run_dpkg(root, other_debs, "other", options, runner);
+    if (have_ssd) {
+        fs::rename(ssd_real, ssd, ec);
+        if (ec) {
+            return fail(Errc::io, "cannot restore ", ssd.string(), ": ", ec.message());
+        }
+    }
+    UHS_CHECK(installed);
+    UHS_CHECK(remove_path(deb_dir));
+    UHS_CHECK(remove_path(root / k_policy_rc_d));
+
+    const auto status = UHS_TRY(read_dpkg_status(root));
+    for (const PackageFile& p : packages) {
+        const auto it = status.find(p.name);
+        if (it == status.end() || it->second != "install ok installed") {
+            return fail(Errc::failed, "after dpkg, ", p.name, " is '",
+                        it == status.end() ? "not in the status database" : it->second,
+                        "' instead of 'install ok installed' (log: ", options.log.string(), ")");
+        }
+    }
+    return {};
+}
+
+} // namespace uhs::rootfs

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/apt/lockfile.hpp"
+#include "builder/image/build.hpp"
+#include "builder/image/manifest.hpp"
+#include "builder/util/fs.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <chrono>
+
+using namespace uhs;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A chroot runner that must never be reached (no-op builds and early errors).
+class ForbiddenChroot final : public rootfs::ChrootRunner {
+public:
+    int calls = 0;
+    util::Result<rootfs::ChrootResult> run(const rootfs::ChrootCommand&) override {
+        ++calls;
+        return rootfs::ChrootResult{1, "must not run"};
+    }
+};
+
+class ForbiddenCommands final : public util::CommandRunner {
+public:
+    int calls = 0;
+    util::Result<util::CommandOutput> run(const util::Command&) override {
+        ++calls;
+        return util::CommandOutput{1, "", "must not run"};
+    }
+};
+
+// good.yaml and its keyring copied into a temp directory, with a lock beside it.
+struct Fixture {
+    test::TestDir dir;
+    fs::path cluster_file = dir.path() / "cluster.yaml";
+    config::Cluster cluster;
+
+    Fixture() {
+        fs::create_directories(dir.path() / "keyrings");
+        fs::copy_file(test::data_dir() / "configs/keyrings/test-archive.gpg",
+                      dir.path() / "keyrings/test-archive.gpg");
+        fs::copy_file(test::data_dir() / "configs/good.yaml", cluster_file);
+        cluster = load();
+    }
+
+    config::Cluster load() {
+        auto loaded = config::load_cluster(cluster_file, {});
+        REQUIRE(loaded);
+        return *loaded;
+    }
+
+    void write_lock(const std::string& date = "2025-03-01T12:00:00Z") {
+        apt::LockFile lock;
+        lock.request_sha256 = apt::request_digest(cluster.image);
+        lock.architecture = "arm64";
+        lock.sources = {{"debian", "trixie", date, std::string(64, 'a')},
+                        {"debian", "trixie-updates", "2024-01-01T00:00:00Z", std::string(64, 'b')}};
+        lock.packages = {{"base-files", "13.8", "arm64", "base-files", "debian",
+                          "pool/main/b/base-files/base-files_13.8_arm64.deb", 100,
+                          std::string(64, 'c')}};
+        REQUIRE(util::write_file_atomic(cluster_file.string() + ".lock", apt::format_lock(lock)));
+    }
+
+    image::BuildOptions options() const {
+        image::BuildOptions o;
+        o.out_dir = dir.path() / "out";
+        o.store_root = dir.path() / "store";
+        o.stage_cache = dir.path() / "stages";
+        o.offline = true;
+        return o;
+    }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(Fixture, "the stage key follows the lock and the package list, not overlays") {
+    write_lock();
+    auto inputs = image::collect_image_id_inputs(cluster);
+    REQUIRE(inputs);
+    const std::string key = image::stage_key(*inputs, cluster);
+    CHECK(key.size() == 64);
+
+    auto other_overlay = *inputs;
+    other_overlay.overlays.push_back({"extra", "/x", std::string(64, 'd')});
+    auto other_nodes = cluster;
+    other_nodes.nodes.pop_back();
+    other_nodes.kubernetes.control_plane_endpoint = "10.1.0.12:6443";
+    CHECK(image::stage_key(other_overlay, other_nodes) == key);
+
+    auto other_lock = *inputs;
+    other_lock.lock_sha256 = std::string(64, 'e');
+    CHECK(image::stage_key(other_lock, cluster) != key);
+    auto other_packages = cluster;
+    other_packages.image.packages.push_back("hello");
+    CHECK(image::stage_key(*inputs, other_packages) != key);
+    auto other_kernel = cluster;
+    other_kernel.image.kernel = "linux-image-rpi-2712";
+    CHECK(image::stage_key(*inputs, other_kernel) != key);
+    auto other_tool = *inputs;
+    other_tool.tool_version = "0.0.0-other";
+    CHECK(image::stage_key(other_tool, cluster) != key);
+}
+
+TEST_CASE_METHOD(Fixture, "SOURCE_DATE_EPOCH is the lock's newest source date") {
+    write_lock("2026-11-21T09:15:44Z");
+    auto epoch = image::lock_source_date_epoch(cluster_file.string() + ".lock");
+    REQUIRE(epoch);
+    CHECK(*epoch == 1795252544);
+}
+
+TEST_CASE("a complete image is one whose manifest names it and lists what is there") {
+    test::TestDir dir;
+    const fs::path image = dir.path() / "img";
+    fs::create_directories(image / "boot");
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "tar bytes"));
+    REQUIRE(util::write_file_atomic(image / "boot/kernel_2712.img", "kernel"));
+    fs::create_symlink("boot/kernel_2712.img", image / "kernel");
+    image::ImageIdInputs inputs;
+    inputs.lock_sha256 = std::string(64, 'a');
+    inputs.config_sha256 = std::string(64, 'b');
+    inputs.tool_version = "test";
+    const std::string id = *inputs.image_id();
+    CHECK_FALSE(image::image_is_complete(image, id)); // no manifest yet
+    auto manifest = image::make_manifest(image, inputs);
+    REQUIRE(manifest);
+    REQUIRE(util::write_file_atomic(image / "manifest.json", manifest->dump(2)));
+    CHECK(image::image_is_complete(image, id));
+    CHECK_FALSE(image::image_is_complete(image, std::string(64, 'f'))); // another image
+
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "truncated"));
+    CHECK(image::image_is_complete(image, id)); // same size: hashes are not re-read
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "short"));
+    CHECK_FALSE(image::image_is_complete(image, id));
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "tar bytes"));
+    fs::remove(image / "kernel");
+    CHECK_FALSE(image::image_is_complete(image, id));
+    fs::create_symlink("boot/kernel_2712.img", image / "kernel");
+    REQUIRE(util::write_file_atomic(image / "manifest.json", "{\"image_id\": "));
+    CHECK_FALSE(image::image_is_complete(image, id));
+}
+
+TEST_CASE_METHOD(Fixture, "build without a lock says to run uhs-image lock") {
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    auto built = image::build_image(cluster, options(), chroot, commands);
+    REQUIRE_FALSE(built);
+    CHECK(built.error().message == cluster_file.string() +
+                                       ".lock does not exist; run `uhs-image lock " +
+                                       cluster_file.string() + "` first");
+    CHECK(chroot.calls == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "build with a stale lock says to update it") {
+    write_lock();
+    cluster.image.packages.push_back("hello");
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    auto built = image::build_image(cluster, options(), chroot, commands);
+    REQUIRE_FALSE(built);
+    CHECK(built.error().message.find("no longer matches the cluster file; run `uhs-image lock "
+                                     "--update") != std::string::npos);
+}
+
+TEST_CASE_METHOD(Fixture, "build of a complete image does nothing and says so") {
+    write_lock();
+    auto inputs = image::collect_image_id_inputs(cluster);
+    REQUIRE(inputs);
+    const std::string id = *inputs->image_id();
+    const fs::path image = dir.path() / "out" / id;
+    fs::create_directories(image);
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "tar"));
+    REQUIRE(util::write_file_atomic(image / "manifest.json",
+                                    image::make_manifest(image, *inputs)->dump(2)));
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    const auto start = std::chrono::steady_clock::now();
+    auto built = image::build_image(cluster, options(), chroot, commands);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    REQUIRE(built);
+    CHECK(built->up_to_date);
+    CHECK(built->image_id == id);
+    CHECK(built->image_dir == dir.path() / "out" / id);
+    CHECK(seconds < 2.0);
+    CHECK(chroot.calls == 0);
+    CHECK(commands.calls == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "an offline build with packages missing from the store stops early") {
+    write_lock();
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    auto built = image::build_image(cluster, options(), chroot, commands);
+    REQUIRE_FALSE(built);
+    CHECK(built.error().message.find("--offline: 1 locked packages are not in the store") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(dir.path() / "out"));
+}

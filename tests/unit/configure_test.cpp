@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/rootfs/configure.hpp"
+#include "builder/rootfs/dpkg_db.hpp"
+#include "builder/util/fs.hpp"
+#include "tests/unit/archive_support.hpp"
+#include "tests/unit/test_support.hpp"
+
+#include <sys/stat.h>
+
+using namespace uhs;
+using test::TarMember;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Stands in for the target's dpkg: records each call and what the root held at that moment,
+// then marks the packages it was given as installed, as dpkg --install would.
+class FakeChrootRunner final : public rootfs::ChrootRunner {
+public:
+    struct Call {
+        rootfs::ChrootCommand command;
+        bool policy_rc_d_refuses = false; // present, executable, "exit 101"
+        std::string start_stop_daemon;    // its content during the call
+        std::vector<std::string> present; // which of `watch` existed
+        std::vector<bool> debs_inside;    // every .deb argument exists inside the root
+    };
+    std::vector<Call> calls;
+    std::vector<std::string> watch;
+    int exit_code = 0;
+    bool write_status = true;
+
+    util::Result<rootfs::ChrootResult> run(const rootfs::ChrootCommand& command) override {
+        Call call;
+        call.command = command;
+        const fs::path policy = command.root / rootfs::k_policy_rc_d;
+        struct stat st {};
+        auto text = util::read_file(policy);
+        call.policy_rc_d_refuses = ::stat(policy.c_str(), &st) == 0 && (st.st_mode & 0111) &&
+                                   text && text->find("exit 101") != std::string::npos;
+        call.start_stop_daemon =
+            util::read_file(command.root / rootfs::k_start_stop_daemon).value_or("");
+        for (const std::string& path : watch) {
+            if (fs::exists(command.root / path)) {
+                call.present.push_back(path);
+            }
+        }
+        for (const std::string& arg : command.argv) {
+            if (arg.ends_with(".deb")) {
+                call.debs_inside.push_back(fs::exists(command.root / arg.substr(1)));
+                // "/var/cache/uhs-debs/0001-name.deb" -> name
+                const std::string file = fs::path(arg).stem().string();
+                installed.push_back(file.substr(file.find('-') + 1));
+            }
+        }
+        calls.push_back(call);
+        if (write_status) {
+            std::string status;
+            for (const std::string& name : installed) {
+                status += "Package: " + name + "\nStatus: install ok installed\n\n";
+            }
+            REQUIRE(util::write_file_atomic(command.root / "var/lib/dpkg/status", status));
+        }
+        return rootfs::ChrootResult{exit_code, exit_code ? "dpkg: error processing x" : ""};
+    }
+
+    std::vector<std::string> installed;
+};
+
+std::string control(const std::string& name, const std::string& extra) {
+    return "Package: " + name + "\nVersion: 1.0\nArchitecture: arm64\n" + extra +
+           "Maintainer: uhs tests <test@uhs.invalid>\nDescription: test\n";
+}
+
+struct Fixture {
+    test::TestDir dir;
+    fs::path root = dir.path() / "root";
+    FakeChrootRunner runner;
+    rootfs::ConfigureOptions options;
+    std::vector<rootfs::PackageFile> packages;
+
+    Fixture() {
+        fs::create_directories(root);
+        options.source_date_epoch = 1700000000;
+        options.log = dir.path() / "dpkg.log";
+        // "base" is Essential and needs "libc" (so libc belongs to the Essential set too);
+        // "app" needs base; "sh-provider" provides a virtual name app also needs.
+        add("libc", control("libc", ""),
+            {{"./usr/", 'd', "", 0755},
+             {"./usr/lib/", 'd', "", 0755},
+             {"./usr/lib/libc.so", 'f', "elf"}});
+        add("base", control("base", "Essential: yes\nPre-Depends: libc\n"),
+            {{"./usr/", 'd', "", 0755},
+             {"./usr/sbin/", 'd', "", 0755},
+             {"./usr/sbin/start-stop-daemon", 'f', "real ssd", 0755},
+             {"./bin", 'l', "usr/bin"}});
+        add("app", control("app", "Depends: base, virtual-thing\n"),
+            {{"./usr/", 'd', "", 0755},
+             {"./usr/bin/", 'd', "", 0755},
+             {"./usr/bin/app", 'f', "app", 0755}});
+        add("thing", control("thing", "Provides: virtual-thing\n"), {{"./etc/", 'd', "", 0755}});
+        runner.watch = {"usr/lib/libc.so", "usr/bin/app", "var/lib/dpkg/status"};
+    }
+
+    void add(const std::string& name, const std::string& ctl, const std::vector<TarMember>& data) {
+        const fs::path deb = dir.path() / (name + ".deb");
+        REQUIRE(util::write_file_atomic(deb, test::make_deb_with_control(ctl, data)));
+        packages.push_back({name, deb});
+    }
+};
+
+} // namespace
+
+TEST_CASE("install order puts what a package needs first, deterministically") {
+    CHECK(rootfs::install_order({{"app", {"lib", "base"}}, {"base", {"lib"}}, {"lib", {}}}) ==
+          std::vector<std::string>{"lib", "base", "app"});
+    // A cycle is broken, every package still appears once.
+    CHECK(rootfs::install_order({{"a", {"b"}}, {"b", {"a"}}}) ==
+          std::vector<std::string>{"b", "a"});
+}
+
+TEST_CASE_METHOD(Fixture, "configure runs the target's dpkg on the Essential set, then the rest") {
+    REQUIRE(rootfs::install_packages(root, packages, options, runner));
+    REQUIRE(runner.calls.size() == 2);
+
+    const auto& essential = runner.calls[0];
+    CHECK(essential.command.argv == std::vector<std::string>{"/usr/bin/dpkg", "--install",
+                                                             "--force-depends", "--force-unsafe-io",
+                                                             "--force-confnew",
+                                                             "/var/cache/uhs-debs/0000-libc.deb",
+                                                             "/var/cache/uhs-debs/0001-base.deb"});
+    CHECK(essential.command.root == root);
+    CHECK(essential.command.log == options.log);
+    CHECK(essential.command.env ==
+          std::vector<std::string>{
+              "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
+              "LANG=C.UTF-8", "TZ=UTC", "HOME=/root", "DEBIAN_FRONTEND=noninteractive",
+              "DEBCONF_NONINTERACTIVE_SEEN=true", "SOURCE_DATE_EPOCH=1700000000"});
+    CHECK(essential.command.mounts == std::vector<rootfs::ChrootMount>{rootfs::ChrootMount::proc,
+                                                                       rootfs::ChrootMount::sys,
+                                                                       rootfs::ChrootMount::dev});
+    CHECK(essential.policy_rc_d_refuses);
+    CHECK(essential.debs_inside == std::vector<bool>{true, true});
+    // The Essential set was extracted on the host first (with an empty database); the
+    // rest only by the target's dpkg.
+    CHECK(essential.present == std::vector<std::string>{"usr/lib/libc.so", "var/lib/dpkg/status"});
+    CHECK(essential.start_stop_daemon == "real ssd");
+
+    const auto& rest = runner.calls[1];
+    CHECK(rest.command.argv == std::vector<std::string>{"/usr/bin/dpkg", "--install",
+                                                        "--force-depends", "--force-unsafe-io",
+                                                        "--force-confnew",
+                                                        "/var/cache/uhs-debs/0000-thing.deb",
+                                                        "/var/cache/uhs-debs/0001-app.deb"});
+    CHECK(rest.policy_rc_d_refuses);
+    CHECK(rest.debs_inside == std::vector<bool>{true, true});
+    CHECK(rest.start_stop_daemon.find("fake start-stop-daemon") != std::string::npos);
+
+    // Afterwards: the build-only files are gone, start-stop-daemon is the real one again.
+    CHECK_FALSE(fs::exists(root / rootfs::k_policy_rc_d));
+    CHECK_FALSE(fs::exists(root / rootfs::k_deb_dir));
+    CHECK_FALSE(fs::exists(root / (std::string(rootfs::k_start_stop_daemon) + ".REAL")));
+    CHECK(*util::read_file(root / rootfs::k_start_stop_daemon) == "real ssd");
+    CHECK(fs::read_symlink(root / "bin") == "usr/bin");
+    CHECK(*util::read_file(root / "var/lib/dpkg/arch") == "arm64\n");
+}
+
+TEST_CASE_METHOD(Fixture, "a failing dpkg stops the build naming the log, and cleans up") {
+    runner.exit_code = 1;
+    auto installed = rootfs::install_packages(root, packages, options, runner);
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().message.find("Essential packages failed (exit 1; log: " +
+                                         options.log.string()) != std::string::npos);
+    CHECK(installed.error().message.find("dpkg: error processing x") != std::string::npos);
+    CHECK(runner.calls.size() == 1);
+}
+
+TEST_CASE_METHOD(Fixture, "a package dpkg did not finish is an error") {
+    runner.write_status = false;
+    auto installed = rootfs::install_packages(root, packages, options, runner);
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().message.find("instead of 'install ok installed'") != std::string::npos);
+}
+
+TEST_CASE_METHOD(Fixture, "a .deb that is another package than the lock says is refused") {
+    packages[0].name = "not-libc";
+    auto installed = rootfs::install_packages(root, packages, options, runner);
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().message.find("is package 'libc', the lock says 'not-libc'") !=
+          std::string::npos);
+    CHECK(runner.calls.empty());
+}
