@@ -91,6 +91,11 @@ util::Result<LockFile> parse_lock(std::string_view text, std::string_view origin
             continue;
         }
         auto parts = fields(line);
+        if (parts.empty()) {
+            return util::fail(util::Errc::invalid_input, where(),
+                              ": blank line with only spaces (the lock is damaged; run `uhs-image "
+                              "lock --update`)");
+        }
         std::map<std::string, std::string, std::less<>> kv;
         std::vector<std::string> positional;
         for (std::size_t i = 1; i < parts.size(); ++i) {
