@@ -65,6 +65,17 @@ std::string format_utc(std::time_t t) {
     return buffer;
 }
 
+util::Result<std::time_t> parse_utc(std::string_view text) {
+    std::string s(text);
+    struct tm tm {};
+    const char* end = ::strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == nullptr || *end != '\0' || s.size() != 20) {
+        return util::fail(util::Errc::invalid_input, "not a UTC time like 2025-05-10T08:49:51Z: \"",
+                          s, "\"");
+    }
+    return static_cast<std::time_t>(::timegm(&tm));
+}
+
 util::Result<Release> parse_release(std::string_view text, std::string_view origin) {
     auto paragraphs = UHS_TRY(parse_deb822(text, origin));
     if (paragraphs.empty()) {

@@ -46,4 +46,7 @@ util::Result<std::time_t> parse_release_date(std::string_view text);
 // "2025-05-10T08:49:51Z".
 std::string format_utc(std::time_t t);
 
+// Parses format_utc() output. Fails with Errc::invalid_input otherwise.
+util::Result<std::time_t> parse_utc(std::string_view text);
+
 } // namespace uhs::apt

@@ -87,9 +87,26 @@ util::Result<Indices> load_indices(const std::vector<config::AptSource>& sources
             std::string verified =
                 UHS_TRY(verify_clearsigned(context.runner, source.keyring, *text, origin));
             Release release = UHS_TRY(parse_release(verified, origin));
+            // Like apt: the signed Suite or Codename must name what was asked for, or a
+            // validly signed InRelease of another suite could be served in its place. Flat
+            // repositories have no suite to compare.
+            if (!source.is_flat() && suite != release.suite && suite != release.codename) {
+                return util::fail(util::Errc::integrity, origin,
+                                  ": conflicting distribution: expected suite ", suite,
+                                  " but the signed Release says Suite \"", release.suite,
+                                  "\", Codename \"", release.codename, "\"");
+            }
             if (release.valid_until && *release.valid_until < context.now) {
                 return util::fail(util::Errc::integrity, origin, ": expired: Valid-Until ",
                                   format_utc(*release.valid_until), " is in the past");
+            }
+            if (auto pinned = context.not_before.find({source.name, suite});
+                pinned != context.not_before.end() && release.date < pinned->second) {
+                return util::fail(util::Errc::integrity, origin, ": InRelease Date ",
+                                  format_utc(release.date), " is older than ",
+                                  format_utc(pinned->second),
+                                  " in the existing lock; refusing to roll back (delete the "
+                                  "lock to accept an older repository state)");
             }
             SuiteState state{source.name, suite, source.is_flat() ? base : uris[s],
                              util::sha256_hex(*text), release};

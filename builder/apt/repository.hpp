@@ -10,7 +10,9 @@
 #include "builder/util/subprocess.hpp"
 
 #include <ctime>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace uhs::apt {
@@ -35,6 +37,9 @@ struct RepositoryContext {
     const fetch::Store& store; // indices are cached here by their SHA-256
     fetch::FetchOptions fetch_options;
     std::time_t now = 0; // for Valid-Until
+    // (source name, suite) -> the InRelease Date an existing lock pinned: an older Date is a
+    // rollback (a replayed InRelease; repositories without Valid-Until cannot expire one).
+    std::map<std::pair<std::string, std::string>, std::time_t> not_before;
 };
 
 // Decompresses an index (xz, gzip or plain, detected by content) with libarchive.
@@ -44,10 +49,11 @@ util::Result<std::string> decompress(std::string_view data, std::string_view ori
 std::string suite_base(const config::AptSource& source, const std::string& uri,
                        const std::string& suite);
 
-// Fetches and verifies (gpgv, Valid-Until, index SHA-256) every suite of every source, then
-// parses its Packages indices for `architecture`. Fails closed: Errc::integrity for a bad
-// signature, an expired Valid-Until or an index whose hash differs from InRelease; nothing
-// unverified enters the store.
+// Fetches and verifies (gpgv, Suite/Codename, Valid-Until, Date not before
+// `context.not_before`, index SHA-256) every suite of every source, then parses its Packages
+// indices for `architecture`. Fails closed: Errc::integrity for a bad signature, a signed
+// Suite/Codename other than the requested suite, an expired Valid-Until, a rollback or an
+// index whose hash differs from InRelease; nothing unverified enters the store.
 util::Result<Indices> load_indices(const std::vector<config::AptSource>& sources,
                                    const std::vector<std::string>& uris,
                                    const std::string& architecture, RepositoryContext& context);

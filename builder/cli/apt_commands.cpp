@@ -86,7 +86,13 @@ int run_lock(const ParsedArgs& args, Io& io) {
     std::string wanted = apt::request_digest(image);
     auto existing = apt::read_lock(common->lock_path);
     if (!existing && existing.error().code != util::Errc::not_found) {
-        return report(io, program, existing.error());
+        if (!args.has("--update") || args.has("--check")) {
+            return report(io, program, existing.error());
+        }
+        // --update exists to replace a lock; a corrupt one must not block that.
+        io.err << program << ": warning: ignoring the unreadable lock (" << existing.error().message
+               << "); re-resolving without it\n";
+        existing = std::unexpected(util::Error{"ignored", util::Errc::not_found});
     }
     bool matches = existing && existing->request_sha256 == wanted;
     if (args.has("--check")) {
@@ -128,6 +134,14 @@ int run_lock(const ParsedArgs& args, Io& io) {
     }
     apt::RepositoryContext context{util::default_command_runner(), common->store,
                                    common->fetch_options, std::time(nullptr)};
+    if (existing) {
+        // Never go back behind what the old lock already saw (see RepositoryContext).
+        for (const apt::LockedSource& s : existing->sources) {
+            if (auto date = apt::parse_utc(s.date)) {
+                context.not_before[{s.name, s.suite}] = *date;
+            }
+        }
+    }
     auto lock = apt::compute_lock(image, *uris, context);
     if (!lock) {
         return report(io, program, lock.error());

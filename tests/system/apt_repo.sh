@@ -115,6 +115,25 @@ cmp "$lock" "$work/lock.first"
 "$uhs_image" lock --update "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo"
 cmp "$lock" "$work/lock.first" || fail "re-resolving the same indices changed the lock"
 
+echo "== --update refuses an InRelease older than the lock's (rollback)"
+mkdir -p "$work/www/older"
+cp -a "$work/www/debian/gnupg" "$work/www/debian/keyring.gpg" "$work/www/debian/keyring.asc" "$work/www/older/"
+bash "$fixtures/make_repo.sh" "$work/www/older" "$fixtures/basic.recipe" --suite trixie \
+  --date "Fri, 28 Feb 2025 12:00:00 UTC"
+expect_fail "Date 2025-02-28T12:00:00Z is older than 2025-03-01T12:00:00Z in the existing lock" \
+  "$uhs_image" lock --update "$good/cluster.yaml" "${opts[@]}" --source "debian=$base/older/repo" \
+  --source "kubernetes=$base/kube/repo"
+cmp "$lock" "$work/lock.first" || fail "a refused rollback changed the lock"
+
+echo "== a corrupt lock: lock and --check fail naming it, --update re-resolves with a warning"
+printf 'format 1\n \n' > "$lock"
+expect_fail "cluster.yaml.lock:2: blank line" "$uhs_image" lock "$good/cluster.yaml" "${opts[@]}"
+expect_fail "cluster.yaml.lock:2: blank line" "$uhs_image" lock --check "$good/cluster.yaml" "${opts[@]}"
+"$uhs_image" lock --update "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" \
+  2> "$work/err" > "$work/out" || { cat "$work/err"; fail "--update blocked by a corrupt lock"; }
+grep -q "warning: ignoring the unreadable lock" "$work/err" || fail "no warning about the corrupt lock"
+cmp "$lock" "$work/lock.first" || fail "--update over a corrupt lock differs"
+
 echo "== good path: fetch"
 "$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" > "$work/out"
 grep -q "fetched 9 packages" "$work/out" || { cat "$work/out"; fail "fetch count"; }
@@ -224,6 +243,13 @@ resign "$work/www/sha1/repo/dists/trixie" --digest-algo SHA1
 gpgv --keyring "$work/www/debian/keyring.gpg" "$work/www/sha1/repo/dists/trixie/InRelease" 2>/dev/null \
   || fail "fixture: gpgv should accept the SHA-1 signature"
 lock_fails sha1 "weak digest" "$base/sha1/repo" "$work/www/debian/keyring.gpg"
+echo "== a validly signed InRelease of another suite served as trixie"
+cp -a "$work/www/debian" "$work/www/othersuite"
+sed -i 's/^Suite: trixie/Suite: bookworm/; s/^Codename: trixie/Codename: bookworm/' \
+  "$work/www/othersuite/repo/dists/trixie/Release"
+resign "$work/www/othersuite/repo/dists/trixie"
+lock_fails othersuite "conflicting distribution: expected suite trixie" "$base/othersuite/repo" \
+  "$work/www/debian/keyring.gpg"
 echo "== missing InRelease (404)"
 lock_fails missing "HTTP 404" "$base/nothing-here" "$work/www/debian/keyring.gpg"
 
