@@ -18,8 +18,7 @@ namespace uhs::netboot {
 
 namespace {
 
-constexpr std::array<int, 6> k_kept_caps{CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_SYS_CHROOT,
-                                         CAP_SETUID,           CAP_SETGID,  CAP_KILL};
+constexpr std::array<int, 2> k_kept_caps{CAP_NET_BIND_SERVICE, CAP_NET_RAW};
 
 util::Status chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
     if (::lchown(dir.c_str(), uid, gid) != 0) {
@@ -62,16 +61,11 @@ util::Status drop_privileges(const std::string& user, const std::filesystem::pat
     for (int cap : k_kept_caps) {
         data[cap / 32].effective |= 1u << (cap % 32);
         data[cap / 32].permitted |= 1u << (cap % 32);
-        data[cap / 32].inheritable |= 1u << (cap % 32);
     }
-    if (::syscall(SYS_capset, &header, data) != 0) {
+    // Nothing inheritable, nothing ambient: what the daemon execs gets no capability.
+    if (::syscall(SYS_capset, &header, data) != 0 ||
+        ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) {
         return util::fail(util::Errc::refused, "capset: ", util::errno_text(errno));
-    }
-    for (int cap : k_kept_caps) {
-        if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) {
-            return util::fail(util::Errc::refused, "ambient capability ", std::to_string(cap), ": ",
-                              util::errno_text(errno));
-        }
     }
     ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     return {};

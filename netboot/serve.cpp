@@ -4,19 +4,24 @@
 #include "builder/util/cli.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
+#include "netboot/logfmt.hpp"
 #include "netboot/privileges.hpp"
 #include "netboot/status/status.hpp"
+#include "netboot/tftp/helper_launcher.hpp"
 #include "netboot/tftp/observer.hpp"
 #include "netboot/tftp/supervisor.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -38,49 +43,6 @@ std::int64_t unix_ms() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-// One logfmt line: "ts=... level=info event=offer node=n1 ...". Values with spaces are quoted.
-class Logger {
-public:
-    explicit Logger(std::ostream& out) : m_out(out) {}
-    template <class... Kv>
-    void operator()(std::string_view level, std::string_view event, const Kv&... kv) {
-        std::string line = "ts=" + std::to_string(unix_ms()) + " level=" + std::string(level) +
-                           " event=" + std::string(event);
-        append(line, kv...);
-        m_out << line << '\n' << std::flush;
-    }
-
-private:
-    static std::string quote(std::string_view v) {
-        if (!v.empty() && v.find_first_of(" \"=") == std::string_view::npos) {
-            return std::string(v);
-        }
-        std::string q = "\"";
-        for (char c : v) {
-            if (c == '"' || c == '\\') {
-                q.push_back('\\');
-            }
-            q.push_back(c == '\n' ? ' ' : c);
-        }
-        return q + "\"";
-    }
-    static void append(std::string&) {}
-    template <class V, class... Rest>
-    static void append(std::string& line, std::string_view key, const V& value,
-                       const Rest&... rest) {
-        line += ' ';
-        line += key;
-        line += '=';
-        if constexpr (std::is_arithmetic_v<V>) {
-            line += std::to_string(value);
-        } else {
-            line += quote(std::string_view(value));
-        }
-        append(line, rest...);
-    }
-    std::ostream& m_out;
-};
 
 util::Result<sockaddr_in> make_address(const std::string& address, std::uint16_t port) {
     sockaddr_in a{};
@@ -240,8 +202,9 @@ util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, s
         options.interface ? options.interface : std::optional<std::string>(l.cluster.network.interface);
     l.proxy.tftp_server = server->value;
     l.proxy.allow_unknown = options.allow_unknown;
+    l.proxy.relays = options.relays;
     for (const config::Node& node : l.cluster.nodes) {
-        dhcp::KnownNode k{node.name, std::nullopt, std::nullopt};
+        dhcp::KnownNode k{node.name, std::nullopt, std::nullopt, dhcp::ClientKind::pi, ""};
         status::NodeStatus s;
         s.name = node.name;
         if (node.mac) {
@@ -259,6 +222,13 @@ util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, s
         }
         if (!s.directories.empty()) {
             s.image = tree.current_image(s.directories.front()).value_or("");
+        }
+        if (node.model == config::BoardModel::uefi_arm64) {
+            k.kind = dhcp::ClientKind::uefi_arm64;
+            k.serial.reset();
+            if (auto d = node.mac_directory()) {
+                k.boot_file = *d + "/" + k_uefi_arm64_boot_file;
+            }
         }
         if (k.mac || k.serial) {
             l.proxy.nodes.push_back(k);
@@ -413,11 +383,20 @@ int serve(const ServeOptions& given, std::ostream& out) {
     sigset_t old_mask;
     ::sigprocmask(SIG_BLOCK, &mask, &old_mask);
     util::UniqueFd sigfd(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    // A status client that hangs up mid-answer must not kill the daemon.
+    ::signal(SIGPIPE, SIG_IGN);
 
     // 3. Sockets: bound before anything answers.
     auto dhcp_fd = open_dhcp_socket(loaded->interface, options.dhcp_port);
     if (!dhcp_fd) {
         log("error", "dhcp-socket", "message", dhcp_fd.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+    // The PXE boot server port, where UEFI clients ask again for their boot file.
+    auto pxe_fd = open_dhcp_socket(loaded->interface, options.pxe_port);
+    if (!pxe_fd) {
+        log("error", "pxe-socket", "message", pxe_fd.error().message);
         ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
         return util::k_exit_failure;
     }
@@ -435,6 +414,33 @@ int serve(const ServeOptions& given, std::ostream& out) {
         return util::k_exit_failure;
     }
     tftp::TransferTracker transfers;
+
+    // 4. in.tftpd's command line, and who starts it. As root with --user, a helper forked now
+    // (still root, limited to what in.tftpd needs) starts it, so in.tftpd begins as uid 0 and
+    // its per-transfer drop to the tftp user clears every capability.
+    tftp::TftpdOptions topt;
+    topt.program = options.tftpd;
+    topt.root = tree.root();
+    topt.remap = remap;
+    topt.address = loaded->tftp_address;
+    topt.port = options.tftp_port;
+    topt.user = options.tftpd_user;
+    tftp::PosixProcessLauncher posix_launcher;
+    std::unique_ptr<tftp::HelperLauncher> helper;
+    if (options.user) {
+        static constexpr int k_tftpd_caps[] = {CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_SETUID,
+                                               CAP_SETGID};
+        auto started = tftp::HelperLauncher::start(tftp::tftpd_argv(topt), k_tftpd_caps);
+        if (!started) {
+            log("error", "tftpd-helper", "message", started.error().message);
+            ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+            return util::k_exit_failure;
+        }
+        helper = std::move(*started);
+    }
+    tftp::ProcessLauncher& launcher =
+        helper ? static_cast<tftp::ProcessLauncher&>(*helper) : posix_launcher;
+
     // Everything that needs root is bound now: give it up, keeping a few capabilities.
     if (options.user) {
         if (auto st = drop_privileges(*options.user, options.state_dir); !st) {
@@ -445,15 +451,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
         log("info", "privileges-dropped", "user", *options.user, "uid", ::getuid());
     }
 
-    // 4. in.tftpd, supervised.
-    tftp::TftpdOptions topt;
-    topt.program = options.tftpd;
-    topt.root = tree.root();
-    topt.remap = remap;
-    topt.address = loaded->tftp_address;
-    topt.port = options.tftp_port;
-    topt.user = options.tftpd_user;
-    tftp::PosixProcessLauncher launcher;
+    // 5. in.tftpd, supervised.
     tftp::Supervisor supervisor(launcher, tftp::tftpd_argv(topt));
     if (auto st = supervisor.start(tftp::Clock::now()); !st) {
         log("error", "tftpd-start", "message", st.error().message);
@@ -474,159 +472,215 @@ int serve(const ServeOptions& given, std::ostream& out) {
     bool running = true;
     std::uint64_t malformed_seen = 0;
     std::uint64_t not_pi_seen = 0;
+    std::uint64_t loop_errors = 0;
+    // Lines a remote peer causes one per packet: 100 at once, then 20 a second.
+    LogRateLimit packet_log(20, 100);
     while (running) {
-        const auto now = tftp::Clock::now();
-        supervisor.tick(now);
-        if (supervisor.restarts() != restarts_seen) {
-            restarts_seen = supervisor.restarts();
-            log("warn", "tftpd-exited", "status", supervisor.last_status().value_or(-1),
-                "restart_in_ms", supervisor.current_backoff().count() / 2);
-            registry.update_counters(
-                [&](status::Counters& c) { c.tftpd_restarts = restarts_seen; });
-            healthy = false;
-        }
-        if (!supervisor.running()) {
-            healthy = false;
-        } else if (now >= next_probe) {
-            const auto probe = tftp::probe_tftp(topt.address, topt.port, tftp::Tree::k_health_file,
-                                                std::chrono::milliseconds(300));
-            if (bool ok = probe.has_value(); ok != healthy) {
-                healthy = ok;
-                log(ok ? "info" : "warn", ok ? "tftp-healthy" : "tftp-unhealthy", "message",
-                    ok ? std::string("probe ok") : probe.error().message);
+        // A daemon never throws across its loop: one bad event is logged and counted, and the
+        // next iteration goes on (in.tftpd keeps running; the Supervisor stops it on exit).
+        try {
+            const auto now = tftp::Clock::now();
+            supervisor.tick(now);
+            if (supervisor.restarts() != restarts_seen) {
+                restarts_seen = supervisor.restarts();
+                log("warn", "tftpd-exited", "status", supervisor.last_status().value_or(-1),
+                    "restart_in_ms", supervisor.current_backoff().count() / 2);
+                registry.update_counters(
+                    [&](status::Counters& c) { c.tftpd_restarts = restarts_seen; });
+                healthy = false;
             }
-            // Probe often until healthy, then once a second.
-            next_probe = now + std::chrono::milliseconds(healthy ? 1000 : 100);
-        }
-        registry.update_counters([&](status::Counters& c) { c.tftp_healthy = healthy; });
-
-        for (const auto& [t, took] : transfers.finished(now, process_alive)) {
-            if (t.path == tftp::Tree::k_health_file) {
-                continue; // our own probe
+            if (!supervisor.running()) {
+                healthy = false;
+            } else if (now >= next_probe) {
+                const auto probe =
+                    tftp::probe_tftp(topt.address, topt.port, tftp::Tree::k_health_file,
+                                     std::chrono::milliseconds(300));
+                if (bool ok = probe.has_value(); ok != healthy) {
+                    healthy = ok;
+                    log(ok ? "info" : "warn", ok ? "tftp-healthy" : "tftp-unhealthy", "message",
+                        ok ? std::string("probe ok") : probe.error().message);
+                }
+                if (const auto dropped = packet_log.take_suppressed(); dropped > 0) {
+                    log("warn", "log-suppressed", "lines", dropped);
+                }
+                // Probe often until healthy, then once a second.
+                next_probe = now + std::chrono::milliseconds(healthy ? 1000 : 100);
             }
-            const auto slash = t.path.find('/');
-            const std::string dir = slash == std::string::npos ? "" : t.path.substr(0, slash);
-            std::error_code ec;
-            const auto size = t.not_found ? 0 : fs::file_size(tree.root() / t.path, ec);
-            registry.record_file(dir, status::FileServed{t.started_unix_ms, t.path, ec ? 0 : size,
-                                                         took.count(), !t.not_found && !ec});
-            log("info", "tftp-done", "client", t.client, "path", t.path, "bytes", ec ? 0 : size,
-                "ms", took.count(), "found", t.not_found ? "no" : "yes");
-        }
+            registry.update_counters([&](status::Counters& c) { c.tftp_healthy = healthy; });
 
-        pollfd fds[4] = {{sigfd.get(), POLLIN, 0},
-                         {dhcp_fd->get(), POLLIN, 0},
-                         {http_fd->get(), POLLIN, 0},
-                         {tftpd_log->get(), POLLIN, 0}};
-        // Transfers in flight are timed by polling their process: look often then.
-        const int ready = ::poll(fds, 4, transfers.active() ? 10 : healthy ? 200 : 50);
-        if (ready < 0 && errno != EINTR) {
-            log("error", "poll", "message", util::errno_text(errno));
-            break;
-        }
-        if (fds[0].revents & POLLIN) {
-            signalfd_siginfo si{};
-            while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-                if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
-                    running = false;
-                } else if (si.ssi_signo == SIGHUP) {
-                    auto again = load(options, tree, out);
-                    if (!again) {
-                        log("error", "reload-failed", "message", again.error().message);
-                    } else {
-                        loaded = std::move(again);
-                        registry.set_nodes(loaded->nodes);
-                        registry.update_counters([](status::Counters& c) { ++c.reloads; });
-                        log("info", "reloaded", "nodes", loaded->nodes.size());
+            for (const auto& [t, took] : transfers.finished(now, process_alive)) {
+                if (t.path == tftp::Tree::k_health_file) {
+                    continue; // our own probe
+                }
+                const auto slash = t.path.find('/');
+                const std::string dir = slash == std::string::npos ? "" : t.path.substr(0, slash);
+                std::error_code ec;
+                const auto size = t.not_found ? 0 : fs::file_size(tree.root() / t.path, ec);
+                registry.record_file(dir,
+                                     status::FileServed{t.started_unix_ms, t.path, ec ? 0 : size,
+                                                        took.count(), !t.not_found && !ec});
+                if (packet_log.allow(now)) {
+                    log("info", "tftp-done", "client", t.client, "path", t.path, "bytes",
+                        ec ? 0 : size, "ms", took.count(), "found", t.not_found ? "no" : "yes");
+                }
+            }
+
+            pollfd fds[5] = {{sigfd.get(), POLLIN, 0},
+                             {dhcp_fd->get(), POLLIN, 0},
+                             {http_fd->get(), POLLIN, 0},
+                             {tftpd_log->get(), POLLIN, 0},
+                             {pxe_fd->get(), POLLIN, 0}};
+            // Transfers in flight are timed by polling their process: look often then.
+            const int ready = ::poll(fds, 5, transfers.active() ? 10 : healthy ? 200 : 50);
+            if (ready < 0 && errno != EINTR) {
+                log("error", "poll", "message", util::errno_text(errno));
+                break;
+            }
+            if (fds[0].revents & POLLIN) {
+                signalfd_siginfo si{};
+                while (::read(sigfd.get(), &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
+                    if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+                        running = false;
+                    } else if (si.ssi_signo == SIGHUP) {
+                        auto again = load(options, tree, out);
+                        if (!again) {
+                            log("error", "reload-failed", "message", again.error().message);
+                        } else {
+                            // in.tftpd and the DHCP socket are bound to the old address and
+                            // interface: keep both until a restart rather than answer with
+                            // a TFTP server nobody listens on.
+                            if (again->tftp_address != loaded->tftp_address ||
+                                again->interface != loaded->interface) {
+                                log("warn", "reload-kept-network", "message",
+                                    "TFTP address and DHCP interface changes take effect at "
+                                    "restart",
+                                    "tftp", loaded->tftp_address, "interface",
+                                    loaded->interface.value_or(""));
+                                again->tftp_address = loaded->tftp_address;
+                                again->proxy.tftp_server = loaded->proxy.tftp_server;
+                                again->interface = loaded->interface;
+                            }
+                            loaded = std::move(again);
+                            registry.set_nodes(loaded->nodes);
+                            registry.update_counters([](status::Counters& c) { ++c.reloads; });
+                            log("info", "reloaded", "nodes", loaded->nodes.size());
+                        }
                     }
                 }
             }
-        }
-        if (fds[1].revents & POLLIN) {
-            for (int i = 0; i < 64; ++i) {
-                std::uint8_t buf[4096];
-                sockaddr_in from{};
-                socklen_t from_len = sizeof from;
-                const ssize_t n = ::recvfrom(dhcp_fd->get(), buf, sizeof buf, 0,
-                                             reinterpret_cast<sockaddr*>(&from), &from_len);
-                if (n < 0) {
-                    break;
-                }
-                auto packet = dhcp::decode(std::span(buf, static_cast<std::size_t>(n)));
-                if (!packet) {
-                    registry.update_counters([](status::Counters& c) {
-                        ++c.dhcp_received;
-                        ++c.dhcp_malformed;
-                    });
-                    // Rate-limited: a broken or hostile sender must not flood the journal.
-                    if (++malformed_seen <= 20 || malformed_seen % 1000 == 0) {
-                        log("debug", "dhcp-malformed", "bytes", n, "count", malformed_seen,
-                            "message", packet.error().message);
-                    }
+            // Port 67 (DISCOVERs) and the PXE boot server port 4011 (UEFI clients' REQUESTs).
+            for (const bool boot_server : {false, true}) {
+                const int sock = boot_server ? pxe_fd->get() : dhcp_fd->get();
+                if (!(fds[boot_server ? 4 : 1].revents & POLLIN)) {
                     continue;
                 }
-                const auto health =
-                    healthy ? dhcp::TftpHealth::healthy : dhcp::TftpHealth::unhealthy;
-                const dhcp::Decision d = dhcp::decide(loaded->proxy, *packet, health);
-                if (d.verdict == dhcp::Verdict::not_discover) {
-                    registry.update_counters([](status::Counters& c) { ++c.dhcp_received; });
-                    continue; // REQUESTs, other servers' replies: not ours to log
+                for (int i = 0; i < 64; ++i) {
+                    std::uint8_t buf[4096];
+                    sockaddr_in from{};
+                    socklen_t from_len = sizeof from;
+                    const ssize_t n = ::recvfrom(sock, buf, sizeof buf, 0,
+                                                 reinterpret_cast<sockaddr*>(&from), &from_len);
+                    if (n < 0) {
+                        break;
+                    }
+                    auto packet = dhcp::decode(std::span(buf, static_cast<std::size_t>(n)));
+                    if (!packet) {
+                        registry.update_counters([](status::Counters& c) {
+                            ++c.dhcp_received;
+                            ++c.dhcp_malformed;
+                        });
+                        // Rate-limited: a broken or hostile sender must not flood the journal.
+                        if (++malformed_seen <= 20 || malformed_seen % 1000 == 0) {
+                            log("debug", "dhcp-malformed", "bytes", n, "count", malformed_seen,
+                                "message", packet.error().message);
+                        }
+                        continue;
+                    }
+                    const auto health =
+                        healthy ? dhcp::TftpHealth::healthy : dhcp::TftpHealth::unhealthy;
+                    dhcp::Decision d =
+                        boot_server ? dhcp::decide_boot_server(loaded->proxy, *packet, health)
+                                    : dhcp::decide(loaded->proxy, *packet, health);
+                    if (boot_server) {
+                        // The answer goes back where the request came from.
+                        d.destination = ntohl(from.sin_addr.s_addr);
+                        d.destination_port = ntohs(from.sin_port);
+                    }
+                    if (d.verdict == dhcp::Verdict::not_discover) {
+                        registry.update_counters([](status::Counters& c) { ++c.dhcp_received; });
+                        continue; // REQUESTs, other servers' replies: not ours to log
+                    }
+                    status::DhcpExchange ex{unix_ms(), d.client_mac, packet->xid,
+                                            std::string(dhcp::to_string(d.verdict))};
+                    bool sent = false;
+                    if (d.reply && !d.node.empty() && !boot_server) {
+                        // A DISCOVER starts a boot: the moment a pending switch can take effect
+                        // without the node ever seeing files of two images.
+                        apply_pending_for(d.node, tree, registry, log);
+                    }
+                    if (d.reply) {
+                        auto wire = dhcp::encode(*d.reply);
+                        sockaddr_in to{};
+                        to.sin_family = AF_INET;
+                        to.sin_port = htons(d.destination_port);
+                        to.sin_addr.s_addr = htonl(d.destination);
+                        sent = wire && ::sendto(sock, wire->data(), wire->size(), 0,
+                                                reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
+                        if (!sent) {
+                            log("error", "dhcp-send", "message",
+                                wire ? util::errno_text(errno) : wire.error().message);
+                        }
+                    }
+                    if (!boot_server) {
+                        registry.record_dhcp(d.node, ex, sent);
+                    }
+                    if (d.verdict == dhcp::Verdict::not_pi && ++not_pi_seen > 20 &&
+                        not_pi_seen % 1000 != 0) {
+                        continue; // other PXE/DHCP clients on the LAN: logged sparingly
+                    }
+                    if (!packet_log.allow(tftp::Clock::now())) {
+                        continue; // a flood of DISCOVERs must not flood the journal
+                    }
+                    log(sent ? "info" : "debug",
+                        boot_server ? (sent ? "pxe-ack" : "pxe-ignored")
+                                    : (sent ? "dhcp-offer" : "dhcp-ignored"),
+                        "node", d.node.empty() ? std::string("-") : d.node, "mac", d.client_mac,
+                        "xid", packet->xid, "verdict", std::string(dhcp::to_string(d.verdict)),
+                        "model",
+                        d.pi     ? d.pi->model
+                        : d.uefi ? std::string("uefi-arm64")
+                                 : std::string("-"),
+                        "file", d.reply ? d.reply->file : std::string());
                 }
-                status::DhcpExchange ex{unix_ms(), d.client_mac, packet->xid,
-                                        std::string(dhcp::to_string(d.verdict))};
-                bool sent = false;
-                if (d.reply && !d.node.empty()) {
-                    // A DISCOVER starts a boot: the moment a pending switch can take effect
-                    // without the node ever seeing files of two images.
-                    apply_pending_for(d.node, tree, registry, log);
-                }
-                if (d.reply) {
-                    auto wire = dhcp::encode(*d.reply);
-                    sockaddr_in to{};
-                    to.sin_family = AF_INET;
-                    to.sin_port = htons(d.destination_port);
-                    to.sin_addr.s_addr = htonl(d.destination);
-                    sent = wire && ::sendto(dhcp_fd->get(), wire->data(), wire->size(), 0,
-                                            reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0;
-                    if (!sent) {
-                        log("error", "dhcp-send", "message",
-                            wire ? util::errno_text(errno) : wire.error().message);
+            }
+            if (fds[2].revents & POLLIN) {
+                serve_http_client(http_fd->get(), registry);
+            }
+            if (fds[3].revents & POLLIN) {
+                for (int i = 0; i < 256; ++i) {
+                    char buf[2048];
+                    const ssize_t n = ::recv(tftpd_log->get(), buf, sizeof buf, 0);
+                    if (n <= 0) {
+                        break;
+                    }
+                    const auto line =
+                        tftp::parse_tftpd_log(std::string_view(buf, static_cast<std::size_t>(n)));
+                    if (!line) {
+                        continue;
+                    }
+                    transfers.on_log(*line, unix_ms(), tftp::Clock::now());
+                    if (line->kind == tftp::TftpdLogLine::Kind::other &&
+                        packet_log.allow(tftp::Clock::now())) {
+                        log("info", "tftpd", "pid", line->pid, "message", line->message);
                     }
                 }
-                registry.record_dhcp(d.node, ex, sent);
-                if (d.verdict == dhcp::Verdict::not_pi && ++not_pi_seen > 20 &&
-                    not_pi_seen % 1000 != 0) {
-                    continue; // other PXE/DHCP clients on the LAN: logged sparingly
-                }
-                log(sent ? "info" : "debug", sent ? "dhcp-offer" : "dhcp-ignored", "node",
-                    d.node.empty() ? std::string("-") : d.node, "mac", d.client_mac, "xid",
-                    packet->xid, "verdict", std::string(dhcp::to_string(d.verdict)), "model",
-                    d.pi ? d.pi->model : std::string("-"));
             }
-        }
-        if (fds[2].revents & POLLIN) {
-            serve_http_client(http_fd->get(), registry);
-        }
-        if (fds[3].revents & POLLIN) {
-            for (int i = 0; i < 256; ++i) {
-                char buf[2048];
-                const ssize_t n = ::recv(tftpd_log->get(), buf, sizeof buf, 0);
-                if (n <= 0) {
-                    break;
-                }
-                const auto line =
-                    tftp::parse_tftpd_log(std::string_view(buf, static_cast<std::size_t>(n)));
-                if (!line) {
-                    continue;
-                }
-                transfers.on_log(*line, unix_ms(), tftp::Clock::now());
-                if (line->kind == tftp::TftpdLogLine::Kind::other) {
-                    log("info", "tftpd", "pid", line->pid, "message", line->message);
-                }
+        } catch (const std::exception& e) {
+            if (++loop_errors <= 20 || loop_errors % 1000 == 0) {
+                log("error", "loop-error", "count", loop_errors, "message", e.what());
             }
         }
     }
-
     log("info", "stopping");
     supervisor.stop();
     ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);

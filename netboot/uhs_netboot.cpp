@@ -207,7 +207,8 @@ int run_serve(const util::ParsedArgs& args, util::Io& io) {
     o.interface = args.value("--interface");
     o.tftp_address = args.value("--tftp-address");
     for (auto [option, port] :
-         {std::pair{"--tftp-port", &o.tftp_port}, std::pair{"--dhcp-port", &o.dhcp_port}}) {
+         {std::pair{"--tftp-port", &o.tftp_port}, std::pair{"--dhcp-port", &o.dhcp_port},
+          std::pair{"--pxe-port", &o.pxe_port}}) {
         if (auto v = args.value(option)) {
             auto p = parse_port(*v);
             if (!p) {
@@ -224,6 +225,15 @@ int run_serve(const util::ParsedArgs& args, util::Io& io) {
                                       "--http: expected IPV4:PORT, got '" + *v + "'",
                                       util::k_exit_usage);
         }
+    }
+    for (const std::string& relay : args.values("--relay")) {
+        auto ip = config::Ipv4::parse(relay);
+        if (!ip) {
+            return util::report_error(io, "uhs-netboot serve",
+                                      "--relay: bad IPv4 address '" + relay + "'",
+                                      util::k_exit_usage);
+        }
+        o.relays.push_back(ip->value);
     }
     if (args.has("--allow-unknown")) {
         o.allow_unknown = dhcp::AllowUnknown::yes;
@@ -262,7 +272,8 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
             .description =
                 "Publishes every enrolled node's TFTP directory from the built images in DIR,\n"
                 "starts and supervises in.tftpd on the tree, answers the Raspberry Pi\n"
-                "bootloader's DHCP DISCOVERs as a proxy (never handing out addresses) and serves\n"
+                "bootloader's DHCP DISCOVERs (and arm64 UEFI PXE clients of uefi-arm64 nodes)\n"
+                "as a proxy (never handing out addresses) and serves\n"
                 "GET /status and GET /metrics. SIGHUP reloads; SIGTERM stops cleanly.",
             .options =
                 {
@@ -277,9 +288,14 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
                      "TFTP address (default: cluster's network.server)", "IPV4"},
                     {"--tftp-port", util::TakesValue::yes, "TFTP port (default 69)", "PORT"},
                     {"--dhcp-port", util::TakesValue::yes, "DHCP server port (default 67)", "PORT"},
+                    {"--pxe-port", util::TakesValue::yes,
+                     "PXE boot server port for UEFI clients (default 4011)", "PORT"},
                     {"--http", util::TakesValue::yes, "status address (default 127.0.0.1:9469)",
                      "IPV4:PORT"},
                     {"--allow-unknown", util::TakesValue::no, "answer Pis not in the cluster file"},
+                    {"--relay", util::TakesValue::yes,
+                     "answer DISCOVERs relayed by this DHCP relay (giaddr) through it", "IPV4",
+                     util::Repeatable::yes},
                     {"--tftpd", util::TakesValue::yes,
                      "in.tftpd binary (default /usr/sbin/in.tftpd)", "PATH"},
                     {"--tftpd-user", util::TakesValue::yes, "user in.tftpd drops to (default tftp)",

@@ -44,6 +44,8 @@ std::string_view to_string(BoardModel model) {
         return "pi5";
     case BoardModel::cm4:
         return "cm4";
+    case BoardModel::uefi_arm64:
+        return "uefi-arm64";
     }
     return "?";
 }
@@ -78,6 +80,8 @@ std::string_view default_dtb(BoardModel model) {
         return "bcm2712-rpi-5-b.dtb";
     case BoardModel::cm4:
         return "bcm2711-rpi-cm4.dtb";
+    case BoardModel::uefi_arm64:
+        return ""; // the firmware hands the kernel its own device tree or ACPI tables
     }
     return "";
 }
@@ -732,15 +736,20 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
                           "a host name (lowercase letters, digits and '-')")
                      .value_or("");
         n.slot = static_cast<int>(r.integer(*m, "slot", field + ".slot", 1, 6).value_or(0));
-        if (auto model =
-                r.choice(*m, "model", field + ".model", {"cm5", "cm5-lite", "pi5", "cm4"})) {
+        if (auto model = r.choice(*m, "model", field + ".model",
+                                  {"cm5", "cm5-lite", "pi5", "cm4", "uefi-arm64"})) {
             n.model = *model == "cm5"        ? BoardModel::cm5
                       : *model == "cm5-lite" ? BoardModel::cm5_lite
                       : *model == "pi5"      ? BoardModel::pi5
-                                             : BoardModel::cm4;
+                      : *model == "cm4"      ? BoardModel::cm4
+                                             : BoardModel::uefi_arm64;
         }
         if (auto serial = r.scalar(*m, "serial", field + ".serial")) {
-            if (util::is_hex(*serial) && (serial->size() == 8 || serial->size() == 16)) {
+            if (n.model == BoardModel::uefi_arm64) {
+                // UEFI PXE sends no Pi serial: such a node is matched by its MAC only.
+                r.error(r.where(field + ".serial"), field + ".serial",
+                        "a uefi-arm64 node has no Raspberry Pi serial; identify it by mac");
+            } else if (util::is_hex(*serial) && (serial->size() == 8 || serial->size() == 16)) {
                 n.serial = util::to_lower(*serial);
             } else {
                 r.error(r.where(field + ".serial"), field + ".serial",

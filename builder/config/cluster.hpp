@@ -26,7 +26,9 @@ struct Diagnostic {
     std::string to_string() const;
 };
 
-enum class BoardModel { cm5, cm5_lite, pi5, cm4 };
+// uefi_arm64: a generic arm64 board (or a Pi 4 with UEFI firmware) that network-boots through
+// UEFI PXE; it has no Raspberry Pi serial and is recognised by its MAC.
+enum class BoardModel { cm5, cm5_lite, pi5, cm4, uefi_arm64 };
 enum class NodeRole { control_plane, worker };
 enum class StateStorage { iscsi, tmpfs };
 enum class Variant { minbase, important, standard };

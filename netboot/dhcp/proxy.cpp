@@ -116,6 +116,89 @@ std::string format_mac(const std::array<std::uint8_t, 6>& mac) {
     return text;
 }
 
+bool is_uefi_arm64(const Packet& request) {
+    const Bytes* vendor = request.find(Option::vendor_class);
+    const Bytes* arch = request.find(Option::client_arch);
+    return vendor != nullptr && arch != nullptr &&
+           starts_with(*vendor, k_uefi_arm64_vendor_prefix) && arch->size() >= 2 &&
+           (std::uint16_t{(*arch)[0]} << 8 | (*arch)[1]) == k_arch_arm64_uefi;
+}
+
+namespace {
+
+Bytes ipv4_bytes(std::uint32_t s) {
+    return Bytes{static_cast<std::uint8_t>(s >> 24), static_cast<std::uint8_t>(s >> 16),
+                 static_cast<std::uint8_t>(s >> 8), static_cast<std::uint8_t>(s)};
+}
+
+// The OFFER (or, for the boot server port, the ACK) for an arm64 UEFI node.
+Decision uefi_answer(const ProxyConfig& config, const Packet& request, TftpHealth health,
+                     MessageType type, Decision d) {
+    d.uefi = true;
+    const auto mac = request.ethernet_address();
+    const KnownNode* node = nullptr;
+    for (const KnownNode& n : config.nodes) {
+        if (n.kind == ClientKind::uefi_arm64 && n.mac && mac && *n.mac == *mac) {
+            node = &n;
+            break;
+        }
+    }
+    // Unknown UEFI clients are never answered, --allow-unknown or not: there is no boot file
+    // to give a machine the cluster file does not name.
+    if (node == nullptr || node->boot_file.empty()) {
+        d.verdict = Verdict::unknown_node;
+        return d;
+    }
+    d.node = node->name;
+    if (health == TftpHealth::unhealthy) {
+        d.verdict = Verdict::tftp_unhealthy;
+        return d;
+    }
+    Packet reply;
+    reply.op = 2;
+    reply.htype = request.htype;
+    reply.hlen = request.hlen;
+    reply.xid = request.xid;
+    reply.flags = request.flags;
+    reply.ciaddr = type == MessageType::ack ? request.ciaddr : 0;
+    reply.chaddr = request.chaddr;
+    reply.siaddr = config.tftp_server;
+    reply.sname = format_ipv4(config.tftp_server);
+    reply.file = node->boot_file;
+    reply.set(Option::message_type, Bytes{static_cast<std::uint8_t>(type)});
+    reply.set(Option::server_id, ipv4_bytes(config.tftp_server));
+    reply.set(Option::vendor_class, std::string_view{"PXEClient"});
+    if (const Bytes* guid = request.find(Option::client_guid)) {
+        reply.set(Option::client_guid, *guid);
+    }
+    d.reply = std::move(reply);
+    d.verdict = Verdict::offer;
+    d.destination = k_broadcast;
+    d.destination_port = 68;
+    return d;
+}
+
+} // namespace
+
+Decision decide_boot_server(const ProxyConfig& config, const Packet& request, TftpHealth health) {
+    Decision d;
+    if (const auto mac = request.ethernet_address()) {
+        d.client_mac = format_mac(*mac);
+    }
+    if (request.op != 1 || request.message_type() != MessageType::request) {
+        d.verdict = Verdict::not_discover;
+        return d;
+    }
+    if (!is_uefi_arm64(request)) {
+        d.verdict = Verdict::not_pi;
+        return d;
+    }
+    d = uefi_answer(config, request, health, MessageType::ack, std::move(d));
+    d.destination = 0; // back to the sender
+    d.destination_port = 0;
+    return d;
+}
+
 Decision decide(const ProxyConfig& config, const Packet& request, TftpHealth health) {
     Decision d;
     const auto mac = request.ethernet_address();
@@ -126,12 +209,18 @@ Decision decide(const ProxyConfig& config, const Packet& request, TftpHealth hea
         d.verdict = Verdict::not_discover;
         return d;
     }
+    if (is_uefi_arm64(request)) {
+        return uefi_answer(config, request, health, MessageType::offer, std::move(d));
+    }
     d.pi = identify_pi(request);
     if (!d.pi) {
         d.verdict = Verdict::not_pi;
         return d;
     }
     for (const KnownNode& node : config.nodes) {
+        if (node.kind != ClientKind::pi) {
+            continue;
+        }
         const bool by_mac = node.mac && mac && *node.mac == *mac;
         const bool by_serial =
             node.serial && (*node.serial == d.pi->serial || *node.serial == d.pi->serial_swapped);
@@ -156,21 +245,22 @@ Decision decide(const ProxyConfig& config, const Packet& request, TftpHealth hea
     reply.hlen = request.hlen;
     reply.xid = request.xid;
     reply.flags = request.flags;
-    reply.giaddr = request.giaddr;
+    const bool relayed = request.giaddr != 0 &&
+                         std::find(config.relays.begin(), config.relays.end(), request.giaddr) !=
+                             config.relays.end();
+    reply.giaddr = relayed ? request.giaddr : 0;
     reply.chaddr = request.chaddr;
     reply.siaddr = config.tftp_server;
     const std::uint32_t s = config.tftp_server;
     reply.set(Option::message_type, Bytes{static_cast<std::uint8_t>(MessageType::offer)});
-    reply.set(Option::server_id,
-              Bytes{static_cast<std::uint8_t>(s >> 24), static_cast<std::uint8_t>(s >> 16),
-                    static_cast<std::uint8_t>(s >> 8), static_cast<std::uint8_t>(s)});
+    reply.set(Option::server_id, ipv4_bytes(s));
     reply.set(Option::vendor_class, std::string_view{"PXEClient"});
     reply.set(Option::client_guid, *request.find(Option::client_guid));
     reply.set(Option::vendor_specific, raspberry_pi_option43());
     reply.set(Option::tftp_server, format_ipv4(s));
     d.reply = std::move(reply);
     d.verdict = Verdict::offer;
-    if (request.giaddr != 0) {
+    if (relayed) {
         d.destination = request.giaddr;
         d.destination_port = 67;
     } else {

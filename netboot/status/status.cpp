@@ -181,7 +181,8 @@ std::string Registry::render_json() const {
                        {"tftpd_restarts", c.tftpd_restarts},
                        {"tftp_healthy", c.tftp_healthy},
                        {"reloads", c.reloads}};
-    return out.dump(2) + "\n";
+    // File names come from TFTP clients and need not be UTF-8: replace what is not, never throw.
+    return out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::string Registry::render_prometheus() const {

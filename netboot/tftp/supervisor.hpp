@@ -57,6 +57,11 @@ class Supervisor {
 public:
     Supervisor(ProcessLauncher& launcher, std::vector<std::string> argv)
         : m_launcher(launcher), m_argv(std::move(argv)) {}
+    // Stops the child: whatever ends the supervisor's life (an exception included) must not
+    // leave in.tftpd running.
+    ~Supervisor() { stop(); }
+    Supervisor(const Supervisor&) = delete;
+    Supervisor& operator=(const Supervisor&) = delete;
 
     // Starts the child now. Fails when spawning fails (the supervisor then retries on tick()).
     util::Status start(Clock::time_point now);

@@ -164,6 +164,13 @@ util::Status Tree::import_image(const fs::path& images_dir, const std::string& i
     const fs::path tmp =
         m_root / ".images" / (".tmp-" + image_id + "-" + std::to_string(::getpid()));
     fs::remove_all(tmp, ec);
+    UHS_CHECK(make_dir(tmp));
+    // in.tftpd's transfer processes run as another user: every directory must be 0755
+    // whatever the umask of whoever imports (the daemon, or `uhs-netboot switch`).
+    if (::chmod(tmp.c_str(), 0755) != 0) {
+        return util::fail(util::Errc::io, "cannot chmod ", tmp.string(), ": ",
+                          util::errno_text(errno));
+    }
     UHS_CHECK(copy_tree(src / "boot", tmp / "boot"));
     const auto boot_entries = UHS_TRY(util::list_dir_sorted(tmp / "boot"));
     if (fs::is_directory(src / "nodes", ec)) {

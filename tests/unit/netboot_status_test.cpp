@@ -73,3 +73,19 @@ TEST_CASE("http responses") {
     const std::string head = http_response("HEAD /status HTTP/1.0\r\n\r\n", r);
     CHECK(head.substr(head.find("\r\n\r\n") + 4).empty());
 }
+
+TEST_CASE("a file name that is not UTF-8 never breaks /status or /metrics") {
+    // A TFTP client chooses the bytes of the file name; in.tftpd logs them as they are.
+    Registry r;
+    NodeStatus n;
+    n.name = "n1";
+    n.directories = {"a1b2c3d4"};
+    r.set_nodes({n});
+    r.record_file("a1b2c3d4", FileServed{1, "a1b2c3d4/\xff\xfe\x01x", 0, 1, false});
+    std::string json;
+    REQUIRE_NOTHROW(json = r.render_json());
+    const auto j = nlohmann::json::parse(json);
+    CHECK(j["nodes"][0]["files"][0]["path"] == "a1b2c3d4/\xEF\xBF\xBD\xEF\xBF\xBD\x01x");
+    CHECK(http_response("GET /status HTTP/1.0\r\n\r\n", r).rfind("HTTP/1.0 200 OK", 0) == 0);
+    CHECK_NOTHROW(r.render_prometheus());
+}

@@ -7,6 +7,8 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include <sys/stat.h>
+
 using namespace uhs;
 using netboot::tftp::Tree;
 namespace fs = std::filesystem;
@@ -123,4 +125,22 @@ TEST_CASE("tree switch never exposes a half-made link to a concurrent reader") {
 TEST_CASE("remap rules collapse double slashes") {
     const std::string rules = netboot::tftp::remap_rules();
     CHECK(rules.find("rg //+ /") != std::string::npos);
+}
+
+TEST_CASE("imported images are world-readable under a strict umask") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "a1b2c3d4");
+    const Tree tree(dir.path() / "tftproot");
+    const mode_t old = ::umask(077);
+    const auto imported = tree.import_image(images, "img-a");
+    ::umask(old);
+    REQUIRE(imported);
+    for (const fs::path& d :
+         {tree.root(), tree.root() / ".images", tree.root() / ".images/img-a",
+          tree.root() / ".images/img-a/boot", tree.root() / ".images/img-a/boot/overlays",
+          tree.root() / ".images/img-a/nodes", tree.root() / ".images/img-a/nodes/a1b2c3d4"}) {
+        INFO(d.string());
+        CHECK((fs::status(d).permissions() & fs::perms::all) == static_cast<fs::perms>(0755));
+    }
 }

@@ -37,9 +37,9 @@ nb_make_image() {
   done < <(nb_nodes)
 }
 
-# nb_cluster FILE SERVER_IP INTERFACE SRC [SKIP_NODE]: a valid cluster file for the six nodes.
-nb_cluster() {
-  local file=$1 server=$2 iface=$3 src=$4 skip=${5:-}
+# nb_cluster_head FILE SERVER_IP INTERFACE SRC: a cluster file up to "nodes:".
+nb_cluster_head() {
+  local file=$1 server=$2 iface=$3 src=$4
   cat > "$file" <<YAML
 apiVersion: uhs/v1
 cluster:
@@ -69,6 +69,12 @@ kubernetes:
   control_plane_endpoint: ${server%.*}.11:6443
 nodes:
 YAML
+}
+
+# nb_cluster FILE SERVER_IP INTERFACE SRC [SKIP_NODE]: a valid cluster file for the six nodes.
+nb_cluster() {
+  local file=$1 server=$2 iface=$3 src=$4 skip=${5:-}
+  nb_cluster_head "$file" "$server" "$iface" "$src"
   local name slot mac serial prefix
   while read -r name slot mac serial prefix; do
     [ "$name" = "$skip" ] && continue
