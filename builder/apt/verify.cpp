@@ -14,6 +14,8 @@ namespace {
 
 constexpr std::string_view k_begin_key = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
 constexpr std::string_view k_end_key = "-----END PGP PUBLIC KEY BLOCK-----";
+// gpgv checks a few hundred KiB in milliseconds; one that runs for a minute is stuck.
+constexpr std::chrono::milliseconds k_gpgv_timeout{60'000};
 
 int base64_value(char c) {
     if (c >= 'A' && c <= 'Z') {
@@ -254,7 +256,8 @@ util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
     util::Command command{.argv = {"gpgv", "--status-fd", "1", "--keyring",
                                    std::filesystem::absolute(binary_keyring).string(), "--output",
                                    output.string(), input.string()},
-                          .extra_env = {"LC_ALL=C"}};
+                          .extra_env = {"LC_ALL=C"},
+                          .timeout = k_gpgv_timeout};
     auto result = runner.run(command);
     if (!result) {
         return util::fail(result.error().code, origin,

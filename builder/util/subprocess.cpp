@@ -5,7 +5,9 @@
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 
 #include <fcntl.h>
@@ -112,6 +114,10 @@ Result<CommandOutput> PosixCommandRunner::run(const Command& command) {
         in.write.reset();
     }
     ::signal(SIGPIPE, SIG_IGN);
+    const auto deadline = command.timeout
+                              ? std::optional(std::chrono::steady_clock::now() + *command.timeout)
+                              : std::nullopt;
+    bool timed_out = false;
     while (out.read || err.read || in.write) {
         pollfd fds[3];
         nfds_t count = 0;
@@ -123,7 +129,17 @@ Result<CommandOutput> PosixCommandRunner::run(const Command& command) {
         add(out.read, POLLIN);
         add(err.read, POLLIN);
         add(in.write, POLLOUT);
-        if (::poll(fds, count, -1) < 0) {
+        int wait_ms = -1;
+        if (deadline) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                *deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                timed_out = true;
+                break;
+            }
+            wait_ms = static_cast<int>(std::min<long long>(left.count() + 1, 60'000));
+        }
+        if (::poll(fds, count, wait_ms) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -157,11 +173,35 @@ Result<CommandOutput> PosixCommandRunner::run(const Command& command) {
         }
     }
 
+    // A child that closed its pipes can still hang: the deadline covers the wait too.
+    while (deadline && !timed_out) {
+        int status = 0;
+        const pid_t done = ::waitpid(pid, &status, WNOHANG);
+        if (done == pid) {
+            result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            return result;
+        }
+        if (done < 0 && errno != EINTR) {
+            return fail(Errc::failed, "cannot wait for ", command.argv[0], ": ", errno_text(errno));
+        }
+        if (std::chrono::steady_clock::now() >= *deadline) {
+            timed_out = true;
+            break;
+        }
+        ::usleep(10'000);
+    }
+    if (timed_out) {
+        ::kill(pid, SIGKILL);
+    }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
             return fail(Errc::failed, "cannot wait for ", command.argv[0], ": ", errno_text(errno));
         }
+    }
+    if (timed_out) {
+        return fail(Errc::timeout, command.argv[0], ": killed after ",
+                    std::to_string(command.timeout->count()), " ms without finishing");
     }
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return result;

@@ -3,6 +3,7 @@
 
 #include "builder/util/result.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@ struct Command {
     std::optional<std::filesystem::path> cwd;
     std::vector<std::string> extra_env; // "NAME=value" entries added to the environment
     std::string stdin_data;             // written to the child's standard input
+    // When set, the child is killed (SIGKILL) once it has run this long; run() then fails with
+    // Errc::timeout.
+    std::optional<std::chrono::milliseconds> timeout;
 };
 
 struct CommandOutput {
@@ -27,8 +31,9 @@ struct CommandOutput {
 class CommandRunner {
 public:
     virtual ~CommandRunner() = default;
-    // Runs `command` to completion. Fails only when it cannot be started (Errc::not_found when
-    // the program does not exist); a non-zero exit is a normal CommandOutput.
+    // Runs `command` to completion. Fails when it cannot be started (Errc::not_found when the
+    // program does not exist) or outlives `command.timeout` (Errc::timeout); a non-zero exit is
+    // a normal CommandOutput.
     virtual Result<CommandOutput> run(const Command& command) = 0;
 };
 

@@ -200,6 +200,9 @@ TEST_CASE("gpgv verification fails closed", "[apt][verify]") {
     CHECK(bad.error().message == "src InRelease: signature verification failed: bad signature");
     REQUIRE(runner.calls.size() == 1);
     CHECK(runner.calls[0].argv[0] == "gpgv");
+    // gpgv is bounded: a hung one cannot stall `lock` forever.
+    REQUIRE(runner.calls[0].timeout);
+    CHECK(*runner.calls[0].timeout <= std::chrono::minutes(2));
     // Exit 0 without VALIDSIG is still a failure.
     runner.answer = {0, "", ""};
     CHECK_FALSE(verify_clearsigned(runner, dir.path() / "k.gpg", "text", "x"));
@@ -278,6 +281,10 @@ TEST_CASE("lock files round-trip sorted and reject garbage", "[apt][lock]") {
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.starts_with("x.lock:"));
     CHECK_FALSE(parse_lock("hello\n", "x.lock"));
+    // A line of spaces is an error naming the file and line, not an exception.
+    auto blank = parse_lock("format 1\n   \n", "x.lock");
+    REQUIRE_FALSE(blank);
+    CHECK(blank.error().message.starts_with("x.lock:2: blank line"));
 
     config::Image image;
     image.packages = {"a"};
