@@ -79,7 +79,7 @@ util::Result<Indices> load_indices(const std::vector<config::AptSource>& sources
             std::string base = suite_base(source, uris[s], suite);
             std::string url = base + "/InRelease";
             std::string origin = source.name + " " + url;
-            auto text = fetch::http_get(url, context.fetch_options);
+            auto text = fetch::http_get(url, context.fetch_options, fetch::k_max_inrelease_bytes);
             if (!text) {
                 return util::fail(text.error().code, "source ", source.name, ": ",
                                   text.error().message);
@@ -132,7 +132,8 @@ util::Result<Indices> load_indices(const std::vector<config::AptSource>& sources
                         release.acquire_by_hash
                             ? base + "/" + dir + "by-hash/SHA256/" + entry.sha256
                             : base + "/" + path;
-                    auto fetched = fetch::http_get(index_url, context.fetch_options);
+                    // Capped by the size InRelease declares: a larger answer is not this index.
+                    auto fetched = fetch::http_get(index_url, context.fetch_options, entry.size);
                     if (!fetched) {
                         return util::fail(fetched.error().code, "source ", source.name, ": ",
                                           fetched.error().message);

@@ -187,21 +187,33 @@ int run_fetch(const ParsedArgs& args, Io& io) {
                                   util::k_exit_failure);
     }
     if (args.has("--offline")) {
+        // Hash every object: a store file can rot on disk, and a build would take it as is.
         std::size_t missing = 0;
+        std::size_t corrupt = 0;
         std::string first;
         for (const auto& p : lock->packages) {
-            if (!common->store.contains(p.sha256)) {
-                if (missing++ == 0) {
-                    first = p.name + " " + p.version;
-                }
+            auto intact = common->store.verify(p.sha256);
+            if (intact) {
+                continue;
+            }
+            if (intact.error().code == util::Errc::integrity) {
+                ++corrupt;
+            } else if (intact.error().code != util::Errc::not_found) {
+                return report(io, program, intact.error());
+            }
+            if (missing++ == 0) {
+                first = p.name + " " + p.version;
             }
         }
         if (missing > 0) {
-            return util::report_error(io, program,
-                                      "--offline: " + std::to_string(missing) +
-                                          " locked packages are not in the store " +
-                                          common->store.root().string() + " (first: " + first + ")",
-                                      util::k_exit_failure);
+            std::string why = corrupt == 0 ? ""
+                                           : " (" + std::to_string(corrupt) +
+                                                 " of them were corrupt and have been removed)";
+            return util::report_error(
+                io, program,
+                "--offline: " + std::to_string(missing) + " locked packages are not in the store " +
+                    common->store.root().string() + why + " (first: " + first + ")",
+                util::k_exit_failure);
         }
         io.out << "all " << lock->packages.size() << " packages are in "
                << common->store.root().string() << '\n';

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/fetch/http.hpp"
 
+#include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 
@@ -13,6 +14,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,11 +38,6 @@ struct MultiDeleter {
 };
 using Easy = std::unique_ptr<CURL, EasyDeleter>;
 using Multi = std::unique_ptr<CURLM, MultiDeleter>;
-
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<std::FILE, FileCloser>;
 
 util::Errc classify(CURLcode code) {
     switch (code) {
@@ -70,8 +67,12 @@ void set_common(CURL* c, const std::string& url, const FetchOptions& options, ch
     curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, options.connect_timeout_seconds);
-    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, options.low_speed_bytes_per_second);
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, options.stall_timeout_seconds);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, options.transfer_timeout_seconds);
+    // Repositories are http(s) or local files; a redirect may only go to http(s).
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "uhs-image");
     error[0] = '\0';
@@ -88,14 +89,27 @@ std::chrono::milliseconds backoff_for(const FetchOptions& options, int attempt) 
     return options.backoff * (1 << std::min(attempt - 1, 6));
 }
 
-std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* user) {
-    static_cast<std::string*>(user)->append(data, size * count);
-    return size * count;
+struct BoundedBody {
+    std::string data;
+    std::uint64_t max_bytes = 0;
+    bool too_big = false;
+};
+
+std::size_t append_bounded(char* data, std::size_t size, std::size_t count, void* user) {
+    auto* body = static_cast<BoundedBody*>(user);
+    std::size_t n = size * count;
+    if (body->data.size() + n > body->max_bytes) {
+        body->too_big = true;
+        return 0; // abort the transfer: it cannot be the file we expect
+    }
+    body->data.append(data, n);
+    return n;
 }
 
 } // namespace
 
-util::Result<std::string> http_get(const std::string& url, const FetchOptions& options) {
+util::Result<std::string> http_get(const std::string& url, const FetchOptions& options,
+                                   std::uint64_t max_bytes) {
     ensure_curl_global();
     util::Error last{"no attempt", util::Errc::failed};
     for (int attempt = 1; attempt <= std::max(1, options.attempts); ++attempt) {
@@ -104,15 +118,19 @@ util::Result<std::string> http_get(const std::string& url, const FetchOptions& o
             return util::fail(util::Errc::failed, "curl_easy_init failed");
         }
         char error[CURL_ERROR_SIZE];
-        std::string body;
+        BoundedBody body{.max_bytes = max_bytes};
         set_common(easy.get(), url, options, error);
-        curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, append_to_string);
+        curl_easy_setopt(easy.get(), CURLOPT_WRITEFUNCTION, append_bounded);
         curl_easy_setopt(easy.get(), CURLOPT_WRITEDATA, &body);
         CURLcode code = curl_easy_perform(easy.get());
         long status = 0;
         curl_easy_getinfo(easy.get(), CURLINFO_RESPONSE_CODE, &status);
         if (code == CURLE_OK) {
-            return body;
+            return std::move(body.data);
+        }
+        if (body.too_big) {
+            return util::fail(util::Errc::integrity, url, ": larger than the ",
+                              std::to_string(max_bytes), " bytes expected");
         }
         util::Errc kind = status == 404 || status == 410 ? util::Errc::not_found : classify(code);
         last = util::Error{url + ": " + describe(code, error, status), kind};
@@ -131,7 +149,8 @@ namespace {
 struct Transfer {
     const DownloadItem* item = nullptr;
     std::filesystem::path partial;
-    File file;
+    util::UniqueFd fd;   // flock()ed for as long as this transfer owns `partial`
+    bool shared = false; // `partial` is SHA.partial (resumable), not a private temp file
     Easy easy;
     int attempt = 0;
     std::uint64_t offset = 0;   // bytes already on disk when this attempt started
@@ -147,11 +166,68 @@ std::size_t write_to_file(char* data, std::size_t size, std::size_t count, void*
         t->too_big = true;
         return 0; // more bytes than the index promised: abort, it cannot be the right file
     }
-    if (std::fwrite(data, 1, n, t->file.get()) != n) {
-        return 0;
+    for (std::size_t done = 0; done < n;) {
+        const ssize_t w = ::write(t->fd.get(), data + done, n - done);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return 0;
+        }
+        done += static_cast<std::size_t>(w);
     }
     t->received += n;
     return n;
+}
+
+struct OpenPartial {
+    std::filesystem::path path;
+    util::UniqueFd fd;
+    bool shared = false;
+};
+
+// Opens and flock()s DIR/SHA.partial. Another run on the same store holding it means two
+// writers would interleave their bytes, so this run then downloads into a private
+// SHA.partial.XXXXXX instead (not resumable across runs, removed when the transfer fails).
+util::Result<OpenPartial> open_partial(const std::filesystem::path& dir, const std::string& sha) {
+    const std::filesystem::path shared = dir / (sha + ".partial");
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        util::UniqueFd fd(::open(shared.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd) {
+            return util::fail(util::Errc::io, "cannot write ", shared.string(), ": ",
+                              util::errno_text(errno));
+        }
+        if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+            if (errno != EWOULDBLOCK) {
+                return util::fail(util::Errc::io, "cannot lock ", shared.string(), ": ",
+                                  util::errno_text(errno));
+            }
+            break;
+        }
+        // The holder may have renamed the file into the store (or removed it) between our
+        // open and flock: then we locked an old inode, and must open the name again.
+        struct stat held {};
+        struct stat named {};
+        if (::fstat(fd.get(), &held) == 0 && ::stat(shared.c_str(), &named) == 0 &&
+            held.st_dev == named.st_dev && held.st_ino == named.st_ino) {
+            return OpenPartial{shared, std::move(fd), true};
+        }
+    }
+    std::string name = (dir / (sha + ".partial.XXXXXX")).string();
+    util::UniqueFd fd(::mkostemp(name.data(), O_CLOEXEC));
+    if (!fd) {
+        return util::fail(util::Errc::io, "cannot create a temp file in ", dir.string(), ": ",
+                          util::errno_text(errno));
+    }
+    return OpenPartial{name, std::move(fd), false};
+}
+
+util::Status truncate_to_empty(const Transfer& t) {
+    if (::ftruncate(t.fd.get(), 0) != 0 || ::lseek(t.fd.get(), 0, SEEK_SET) != 0) {
+        return util::fail(util::Errc::io, "cannot truncate ", t.partial.string(), ": ",
+                          util::errno_text(errno));
+    }
+    return {};
 }
 
 struct Pending {
@@ -184,8 +260,15 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
     auto now = std::chrono::steady_clock::now();
     for (const DownloadItem& item : items) {
         if (store.contains(item.sha256)) {
-            ++report.already_present;
-            continue;
+            // Present is not enough: the bytes on disk may have rotted since.
+            auto intact = store.verify(item.sha256);
+            if (intact) {
+                ++report.already_present;
+                continue;
+            }
+            if (intact.error().code != util::Errc::integrity) {
+                return std::unexpected(intact.error());
+            }
         }
         pending.push_back(Pending{&item, 1, now});
         total_bytes += item.size;
@@ -209,28 +292,33 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
         auto t = std::make_unique<Transfer>();
         t->item = p.item;
         t->attempt = p.attempt;
-        t->partial = temp_dir / (p.item->sha256 + ".partial");
+        OpenPartial opened = UHS_TRY(open_partial(temp_dir, p.item->sha256));
+        t->partial = std::move(opened.path);
+        t->fd = std::move(opened.fd);
+        t->shared = opened.shared;
         struct stat st {};
-        if (::stat(t->partial.c_str(), &st) == 0 &&
+        if (::fstat(t->fd.get(), &st) == 0 &&
             static_cast<std::uint64_t>(st.st_size) <= p.item->size) {
             t->offset = static_cast<std::uint64_t>(st.st_size);
         } else {
-            std::error_code ec;
-            std::filesystem::remove(t->partial, ec);
+            UHS_CHECK(truncate_to_empty(*t));
         }
         if (t->offset == p.item->size && t->offset > 0) {
             // Complete already (an earlier run died before the rename): verify it now.
-            t->offset = 0;
-            auto status = store.insert_file(t->partial, p.item->sha256);
+            auto status = store.insert_open_file(t->fd.get(), t->partial, p.item->sha256);
             if (status) {
                 ++report.downloaded;
                 done_bytes += p.item->size;
                 return {};
             }
+            if (status.error().code != util::Errc::integrity) {
+                return status;
+            }
+            t->offset = 0;
+            UHS_CHECK(truncate_to_empty(*t));
         }
-        t->file.reset(std::fopen(t->partial.c_str(), t->offset > 0 ? "ab" : "wb"));
-        if (!t->file) {
-            return util::fail(util::Errc::io, "cannot write ", t->partial.string(), ": ",
+        if (::lseek(t->fd.get(), static_cast<off_t>(t->offset), SEEK_SET) < 0) {
+            return util::fail(util::Errc::io, "cannot seek in ", t->partial.string(), ": ",
                               util::errno_text(errno));
         }
         t->easy.reset(curl_easy_init());
@@ -253,6 +341,10 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
     auto cleanup_active = [&] {
         for (auto& t : active) {
             curl_multi_remove_handle(multi.get(), t->easy.get());
+            if (!t->shared) {
+                std::error_code ec;
+                std::filesystem::remove(t->partial, ec);
+            }
         }
         active.clear();
     };
@@ -290,11 +382,9 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
             curl_multi_remove_handle(multi.get(), t->easy.get());
             long status = 0;
             curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &status);
-            bool flushed = std::fflush(t->file.get()) == 0;
-            t->file.reset();
             const DownloadItem& item = *t->item;
             util::Error error;
-            if (code == CURLE_OK && flushed) {
+            if (code == CURLE_OK) {
                 std::uint64_t have = t->offset + t->received;
                 if (have != item.size) {
                     error = {item.label + ": size mismatch: expected " + std::to_string(item.size) +
@@ -302,7 +392,12 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
                              util::Errc::io};
                     std::error_code ec;
                     std::filesystem::remove(t->partial, ec);
-                } else if (auto in = store.insert_file(t->partial, item.sha256); !in) {
+                } else if (auto in = store.insert_open_file(t->fd.get(), t->partial, item.sha256);
+                           !in) {
+                    if (in.error().code == util::Errc::integrity) {
+                        std::error_code ec;
+                        std::filesystem::remove(t->partial, ec);
+                    }
                     error = {item.label + ": " + in.error().message + " (" + item.url + ")",
                              in.error().code};
                 } else {
@@ -328,6 +423,10 @@ util::Result<DownloadReport> download_all(const std::vector<DownloadItem>& items
                 error = {item.label + ": " + describe(code, t->error, status) + " (" + item.url +
                              ")",
                          kind};
+            }
+            if (!t->shared) {
+                std::error_code ec;
+                std::filesystem::remove(t->partial, ec); // private: nobody can resume it
             }
             if (t->attempt < options.attempts && retryable(error.code, status)) {
                 pending.push_back(

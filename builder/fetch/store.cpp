@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace uhs::fetch {
@@ -119,6 +120,62 @@ util::Status Store::insert_file(const std::filesystem::path& temp, std::string_v
                           ": ", util::errno_text(errno));
     }
     return fsync_path(path.parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+util::Status Store::insert_open_file(int fd, const std::filesystem::path& temp,
+                                     std::string_view sha256) const {
+    UHS_CHECK(check_name(sha256));
+    util::Sha256 hash;
+    char buffer[1 << 16];
+    for (off_t offset = 0;;) {
+        const ssize_t n = ::pread(fd, buffer, sizeof buffer, offset);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return util::fail(util::Errc::io, "cannot read ", temp.string(), ": ",
+                              util::errno_text(errno));
+        }
+        if (n == 0) {
+            break;
+        }
+        hash.update(std::string_view(buffer, static_cast<std::size_t>(n)));
+        offset += n;
+    }
+    if (std::string actual = util::to_hex(hash.finish()); actual != sha256) {
+        return util::fail(util::Errc::integrity, "SHA-256 mismatch: expected ", std::string(sha256),
+                          ", got ", actual);
+    }
+    if (::fsync(fd) != 0) {
+        return util::fail(util::Errc::io, "cannot fsync ", temp.string(), ": ",
+                          util::errno_text(errno));
+    }
+    ::fchmod(fd, 0644);
+    std::filesystem::path path = path_for(sha256);
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
+                          ec.message());
+    }
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+        return util::fail(util::Errc::io, "cannot rename ", temp.string(), " to ", path.string(),
+                          ": ", util::errno_text(errno));
+    }
+    return fsync_path(path.parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+util::Status Store::verify(std::string_view sha256) const {
+    UHS_CHECK(check_name(sha256));
+    std::filesystem::path path = path_for(sha256);
+    std::string actual = UHS_TRY(util::sha256_file_hex(path));
+    if (actual != sha256) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        return util::fail(util::Errc::integrity, "store object ", path.string(),
+                          " is corrupt (removed)");
+    }
+    return {};
 }
 
 } // namespace uhs::fetch

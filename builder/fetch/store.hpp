@@ -36,6 +36,16 @@ public:
     // of the directory. On a mismatch `temp` is deleted and Errc::integrity returned.
     util::Status insert_file(const std::filesystem::path& temp, std::string_view sha256) const;
 
+    // Like insert_file for a download the caller holds open (and flock()ed) as `fd`: the bytes
+    // hashed are read through `fd`, so they are the bytes renamed in, whatever else happens to
+    // the name. On a mismatch nothing is renamed or deleted and Errc::integrity is returned.
+    util::Status insert_open_file(int fd, const std::filesystem::path& temp,
+                                  std::string_view sha256) const;
+
+    // Re-hashes the object on disk. Errc::not_found when absent; Errc::integrity when its bytes
+    // no longer match its name (the object is then removed, so a fetch downloads it again).
+    util::Status verify(std::string_view sha256) const;
+
 private:
     std::filesystem::path m_root;
 };

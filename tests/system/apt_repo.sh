@@ -144,6 +144,20 @@ done < <(sed -n 's/^package .* sha256=\([0-9a-f]*\)$/\1/p' "$lock")
 "$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" | grep -q "fetched 0 packages"
 "$uhs_image" fetch --offline "$good/cluster.yaml" "${opts[@]}"
 expect_fail "not in the store" "$uhs_image" fetch --offline "$good/cluster.yaml" --store "$work/empty"
+echo "== store objects are re-hashed: --offline finds a rotten one, fetch replaces it"
+hello_sha=$(sed -n 's/^package hello .* sha256=\([0-9a-f]*\)$/\1/p' "$lock")
+hello_obj=$store/sha256/${hello_sha:0:2}/$hello_sha
+printf 'X' | dd of="$hello_obj" bs=1 seek=10 conv=notrunc 2>/dev/null
+expect_fail "1 locked packages are not in the store .*(1 of them were corrupt and have been removed) (first: hello 2.10-3)" \
+  "$uhs_image" fetch --offline "$good/cluster.yaml" "${opts[@]}"
+[ ! -e "$hello_obj" ] || fail "the corrupt object is still in the store"
+"$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" | grep -q "fetched 1 packages" \
+  || fail "the removed object was not fetched again"
+printf 'X' | dd of="$hello_obj" bs=1 seek=10 conv=notrunc 2>/dev/null
+"$uhs_image" fetch "$good/cluster.yaml" "${opts[@]}" --source "kubernetes=$base/kube/repo" | grep -q "fetched 1 packages" \
+  || fail "an online fetch kept a corrupt object"
+"$uhs_image" fetch --offline "$good/cluster.yaml" "${opts[@]}"
+check_store "$store"
 
 echo "== --check notices a changed cluster file"
 sed -i 's/packages: \[hello, kubelet\]/packages: [hello, kubelet, kubectl]/' "$good/cluster.yaml"
