@@ -134,41 +134,60 @@ bool process_alive(pid_t pid) {
     return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
 }
 
-// Serves one HTTP connection: reads the request head (bounded in size and time), answers.
-void serve_http_client(int listen_fd, const status::Registry& registry) {
-    util::UniqueFd client(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client) {
-        return;
-    }
+// One status connection, driven by the event loop: never blocking it. A client that sends
+// slowly or stops reading only holds its own slot until its deadline.
+struct HttpClient {
+    util::UniqueFd fd;
     std::string request;
-    char buf[1024];
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            return;
-        }
-        pollfd p{client.get(), POLLIN, 0};
-        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
-            return;
-        }
-        const ssize_t n = ::read(client.get(), buf, sizeof buf);
-        if (n <= 0) {
-            break;
-        }
-        request.append(buf, static_cast<std::size_t>(n));
-    }
-    const std::string response = status::http_response(request, registry);
+    std::string response;
     std::size_t sent = 0;
-    while (sent < response.size()) {
-        const ssize_t n =
-            ::send(client.get(), response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) {
-            break;
+    bool answering = false;
+    tftp::Clock::time_point deadline;
+};
+
+constexpr std::size_t k_max_http_clients = 16;
+constexpr std::chrono::milliseconds k_http_deadline{2000};
+
+// Accepts what is waiting, up to the client limit (the rest wait in the backlog).
+void accept_http_clients(int listen_fd, std::vector<HttpClient>& clients,
+                         tftp::Clock::time_point now) {
+    while (clients.size() < k_max_http_clients) {
+        util::UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+        if (!fd) {
+            return;
         }
-        sent += static_cast<std::size_t>(n);
+        clients.push_back(HttpClient{std::move(fd), {}, {}, 0, false, now + k_http_deadline});
     }
+}
+
+// Advances one client on readiness `revents`. Returns false when it is finished or failed.
+bool step_http_client(HttpClient& c, short revents, const status::Registry& registry) {
+    if (revents & (POLLERR | POLLNVAL)) {
+        return false;
+    }
+    if (!c.answering && (revents & (POLLIN | POLLHUP))) {
+        char buf[2048];
+        const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        }
+        c.request.append(buf, static_cast<std::size_t>(n));
+        if (n == 0 || c.request.find("\r\n\r\n") != std::string::npos || c.request.size() >= 8192) {
+            c.response = status::http_response(c.request, registry);
+            c.answering = true;
+        }
+        return true;
+    }
+    if (c.answering && (revents & POLLOUT)) {
+        const ssize_t n = ::send(c.fd.get(), c.response.data() + c.sent, c.response.size() - c.sent,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+        }
+        c.sent += static_cast<std::size_t>(n);
+        return c.sent < c.response.size();
+    }
+    return !(revents & POLLHUP);
 }
 
 // Everything derived from the cluster file: reloaded together on SIGHUP.
@@ -473,6 +492,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
     std::uint64_t malformed_seen = 0;
     std::uint64_t not_pi_seen = 0;
     std::uint64_t loop_errors = 0;
+    std::vector<HttpClient> http_clients;
     // Lines a remote peer causes one per packet: 100 at once, then 20 a second.
     LogRateLimit packet_log(20, 100);
     while (running) {
@@ -525,13 +545,20 @@ int serve(const ServeOptions& given, std::ostream& out) {
                 }
             }
 
-            pollfd fds[5] = {{sigfd.get(), POLLIN, 0},
-                             {dhcp_fd->get(), POLLIN, 0},
-                             {http_fd->get(), POLLIN, 0},
-                             {tftpd_log->get(), POLLIN, 0},
-                             {pxe_fd->get(), POLLIN, 0}};
+            std::vector<pollfd> fds = {{sigfd.get(), POLLIN, 0},
+                                       {dhcp_fd->get(), POLLIN, 0},
+                                       {http_fd->get(), POLLIN, 0},
+                                       {tftpd_log->get(), POLLIN, 0},
+                                       {pxe_fd->get(), POLLIN, 0}};
+            const std::size_t k_fixed_fds = fds.size();
+            for (const HttpClient& c : http_clients) {
+                fds.push_back({c.fd.get(), static_cast<short>(c.answering ? POLLOUT : POLLIN), 0});
+            }
             // Transfers in flight are timed by polling their process: look often then.
-            const int ready = ::poll(fds, 5, transfers.active() ? 10 : healthy ? 200 : 50);
+            const int ready = ::poll(fds.data(), fds.size(),
+                                     transfers.active() ? 10
+                                     : healthy          ? 200
+                                                        : 50);
             if (ready < 0 && errno != EINTR) {
                 log("error", "poll", "message", util::errno_text(errno));
                 break;
@@ -653,8 +680,23 @@ int serve(const ServeOptions& given, std::ostream& out) {
                         "file", d.reply ? d.reply->file : std::string());
                 }
             }
-            if (fds[2].revents & POLLIN) {
-                serve_http_client(http_fd->get(), registry);
+            {
+                // Status clients: step each one that is ready, drop the finished and the late.
+                const auto at = tftp::Clock::now();
+                std::vector<HttpClient> still;
+                for (std::size_t i = 0; i < http_clients.size(); ++i) {
+                    HttpClient& c = http_clients[i];
+                    const short revents = fds[k_fixed_fds + i].revents;
+                    const bool keep =
+                        (revents == 0 || step_http_client(c, revents, registry)) && at < c.deadline;
+                    if (keep) {
+                        still.push_back(std::move(c));
+                    }
+                }
+                http_clients = std::move(still);
+                if (fds[2].revents & POLLIN) {
+                    accept_http_clients(http_fd->get(), http_clients, at);
+                }
             }
             if (fds[3].revents & POLLIN) {
                 for (int i = 0; i < 256; ++i) {

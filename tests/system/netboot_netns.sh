@@ -121,6 +121,19 @@ metrics=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics) || fail "GET 
 echo "$metrics" | grep -q '^uhs_netboot_tftp_healthy 1$' || fail "/metrics tftp_healthy"
 pass "/status and /metrics"
 
+# 1b. Status clients that connect and then say nothing hold only their own slot: /status
+# still answers at once and a node still boots while they sit there.
+inns "$SRV" bash -c 'for i in $(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/9469; done; sleep 6' &
+IDLE_PID=$!
+sleep 0.5
+t_idle=$(date +%s%N)
+inns "$SRV" curl -sf -m 2 -o /dev/null http://127.0.0.1:9469/metrics || { kill "$IDLE_PID"; fail "/metrics stalled behind idle clients"; }
+sim --expect "$T/out/img-a" --node 2c:cf:67:10:00:04,10000004,mac > "$T/idle.log" || { kill "$IDLE_PID"; cat "$T/idle.log"; fail "boot stalled behind idle status clients"; }
+idle_ms=$(( ($(date +%s%N) - t_idle) / 1000000 ))
+kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null || true
+[ "$idle_ms" -lt 3000 ] || fail "a boot took $idle_ms ms behind idle status clients"
+pass "12 idle status clients: /metrics and a boot in $idle_ms ms"
+
 # 2. An unknown Pi gets the router's offer but never ours.
 if sim --timeout 4 --node 2c:cf:67:99:99:99,99999999,serial > "$T/unknown.log"; then fail "unknown node booted"; fi
 grep -q "router_offer=1 proxy_offer=0" "$T/unknown.log" || { cat "$T/unknown.log"; fail "unknown: wrong offers"; }
