@@ -288,7 +288,9 @@ check_store "$fstore"
 echo "== always truncated: fails, nothing partial in the store"
 expect_fail "hello_2.10-3_arm64.deb: .* after 3 attempts" fetch_with "truncate:hello_"
 check_store "$fstore"
-[ ! -e "$fstore/sha256/$(sed -n 's/^package hello .* sha256=\(..\).*$/\1/p' "$lock")" ] || true
+hello_sha=$(sed -n 's/^package hello .* sha256=\([0-9a-f]*\)$/\1/p' "$lock")
+[ ${#hello_sha} = 64 ] || fail "no hello sha256 in the lock"
+[ ! -e "$fstore/sha256/${hello_sha:0:2}/$hello_sha" ] || fail "a truncated hello entered the store"
 echo "== hash mismatch"
 expect_fail "hello_2.10-3_arm64.deb: SHA-256 mismatch" fetch_with "corrupt:hello_"
 check_store "$fstore"
