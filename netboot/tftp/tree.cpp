@@ -254,15 +254,35 @@ util::Status Tree::set_pending(const std::string& dir, const std::string& image_
     return replace_symlink(link_target(image_id, dir), m_root / ("." + dir + ".pending"));
 }
 
-util::Result<std::optional<std::string>> Tree::apply_pending(const std::string& dir) const {
-    const auto pending = pending_image(dir);
-    if (!pending) {
+util::Result<std::optional<std::string>>
+Tree::apply_pending(const std::string& dir, const std::function<void()>& after_switch) const {
+    if (!is_plain_name(dir)) {
+        return util::fail(util::Errc::invalid_input, "bad directory name '", dir, "'");
+    }
+    const fs::path pending = m_root / ("." + dir + ".pending");
+    const fs::path claimed = m_root / ("." + dir + ".applying");
+    if (::rename(pending.c_str(), claimed.c_str()) != 0 && errno != ENOENT) {
+        return util::fail(util::Errc::io, "cannot claim ", pending.string(), ": ",
+                          util::errno_text(errno));
+    }
+    const auto image = image_of_link(claimed); // also a claim an earlier crash left
+    std::error_code ec;
+    if (!image) {
+        fs::remove(claimed, ec);
         return std::optional<std::string>();
     }
-    UHS_CHECK(switch_directory(dir, *pending));
-    std::error_code ec;
-    fs::remove(m_root / ("." + dir + ".pending"), ec);
-    return pending;
+    if (auto st = switch_directory(dir, *image); !st) {
+        // Give the claim back unless a newer switch has been recorded meanwhile.
+        if (!fs::exists(fs::symlink_status(pending, ec))) {
+            ::rename(claimed.c_str(), pending.c_str());
+        }
+        return std::unexpected(st.error());
+    }
+    if (after_switch) {
+        after_switch();
+    }
+    fs::remove(claimed, ec);
+    return image;
 }
 
 std::optional<std::string> Tree::pending_image(const std::string& dir) const {

@@ -4,6 +4,7 @@
 #include "builder/util/result.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,7 +50,12 @@ public:
     util::Status set_pending(const std::string& dir, const std::string& image_id) const;
 
     // Applies a pending switch of <dir>, if any. Returns the image switched to, or nullopt.
-    util::Result<std::optional<std::string>> apply_pending(const std::string& dir) const;
+    // The pending link is claimed first (renamed to .<dir>.applying), so a switch recorded
+    // while this runs makes a new .<dir>.pending that stays for the next boot. A claim left by
+    // a crash is applied by the next call. `after_switch` (tests) runs between the switch and
+    // the release of the claim.
+    util::Result<std::optional<std::string>>
+    apply_pending(const std::string& dir, const std::function<void()>& after_switch = {}) const;
 
     // The image .<dir>.pending points at, if any.
     std::optional<std::string> pending_image(const std::string& dir) const;

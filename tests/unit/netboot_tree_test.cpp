@@ -144,3 +144,34 @@ TEST_CASE("imported images are world-readable under a strict umask") {
         CHECK((fs::status(d).permissions() & fs::perms::all) == static_cast<fs::perms>(0755));
     }
 }
+
+TEST_CASE("a switch recorded while a pending one is applied waits for the next boot") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "a1b2c3d4");
+    make_image(images, "img-b", "a1b2c3d4");
+    const Tree tree(dir.path() / "tftproot");
+    REQUIRE(tree.import_image(images, "img-a"));
+    REQUIRE(tree.import_image(images, "img-b"));
+    REQUIRE(tree.switch_directory("a1b2c3d4", "img-a"));
+    REQUIRE(tree.set_pending("a1b2c3d4", "img-b"));
+    // `uhs-netboot rollback` lands between the daemon's switch and its cleanup.
+    auto applied =
+        tree.apply_pending("a1b2c3d4", [&] { REQUIRE(tree.set_pending("a1b2c3d4", "img-a")); });
+    REQUIRE(applied);
+    CHECK(*applied == "img-b");
+    CHECK(tree.current_image("a1b2c3d4") == "img-b");
+    CHECK(tree.pending_image("a1b2c3d4") == "img-a"); // not lost
+    auto next = tree.apply_pending("a1b2c3d4");
+    REQUIRE(next);
+    CHECK(*next == "img-a");
+    CHECK_FALSE(tree.pending_image("a1b2c3d4"));
+    CHECK_FALSE(fs::exists(fs::symlink_status(tree.root() / ".a1b2c3d4.applying")));
+
+    // A claim a crash left behind is applied by the next call.
+    fs::create_symlink(".images/img-b/nodes/a1b2c3d4", tree.root() / ".a1b2c3d4.applying");
+    auto recovered = tree.apply_pending("a1b2c3d4");
+    REQUIRE(recovered);
+    CHECK(*recovered == "img-b");
+    CHECK(tree.current_image("a1b2c3d4") == "img-b");
+}
