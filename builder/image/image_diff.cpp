@@ -18,28 +18,22 @@ using util::fail;
 
 namespace {
 
-struct Member {
-    char type = '?';
-    unsigned mode = 0;
-    long long uid = 0, gid = 0, mtime = 0;
-    std::string link;
-    std::string sha256;
-};
-
 std::string octal(unsigned mode) {
     char text[8];
     std::snprintf(text, sizeof text, "%04o", mode);
     return text;
 }
 
-util::Result<std::map<std::string, Member>> read_tar(const fs::path& path) {
+} // namespace
+
+util::Result<std::map<std::string, TarMember>> read_tar_members(const fs::path& path) {
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_all(reader.get());
     if (archive_read_open_filename(reader.get(), path.c_str(), 1 << 16) != ARCHIVE_OK) {
         return fail(Errc::invalid_input, path.string(), ": ", archive_error_string(reader.get()));
     }
-    std::map<std::string, Member> members;
+    std::map<std::string, TarMember> members;
     archive_entry* entry = nullptr;
     for (;;) {
         const int status = archive_read_next_header(reader.get(), &entry);
@@ -50,7 +44,7 @@ util::Result<std::map<std::string, Member>> read_tar(const fs::path& path) {
             return fail(Errc::invalid_input, path.string(), ": ",
                         archive_error_string(reader.get()));
         }
-        Member m;
+        TarMember m;
         switch (archive_entry_filetype(entry)) {
         case AE_IFDIR:
             m.type = 'd';
@@ -101,6 +95,8 @@ util::Result<std::map<std::string, Member>> read_tar(const fs::path& path) {
     }
 }
 
+namespace {
+
 // Files under `root`, relative paths, sorted: "f <sha256>" or "l <target>" or "d".
 util::Status list_tree(const fs::path& root, const std::string& relative,
                        std::map<std::string, std::string>& out) {
@@ -133,8 +129,8 @@ bool is_tar(const std::string& name) {
 
 util::Result<std::vector<Difference>> diff_tars(const fs::path& a, const fs::path& b,
                                                 const std::string& artifact) {
-    const auto left = UHS_TRY(read_tar(a));
-    const auto right = UHS_TRY(read_tar(b));
+    const auto left = UHS_TRY(read_tar_members(a));
+    const auto right = UHS_TRY(read_tar_members(b));
     std::vector<Difference> out;
     auto l = left.begin();
     auto r = right.begin();
@@ -149,8 +145,8 @@ util::Result<std::vector<Difference>> diff_tars(const fs::path& a, const fs::pat
             ++r;
             continue;
         }
-        const Member& x = l->second;
-        const Member& y = r->second;
+        const TarMember& x = l->second;
+        const TarMember& y = r->second;
         auto add = [&](std::string what) {
             out.push_back({artifact, l->first, std::move(what)});
         };

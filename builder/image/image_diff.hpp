@@ -4,6 +4,7 @@
 #include "builder/util/result.hpp"
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,18 @@ struct Difference {
     std::string member;   // path inside a tar artifact, empty for the artifact itself
     std::string what;     // "only in A", "content differs (sha256 ... vs ...)", "mode 0644 vs 0600"
 };
+
+// One member of a tar file, as the comparisons see it.
+struct TarMember {
+    char type = '?'; // f regular, d directory, l symlink, h hard link, c, b, p
+    unsigned mode = 0;
+    long long uid = 0, gid = 0, mtime = 0;
+    std::string link;   // symlink or hard-link target
+    std::string sha256; // of the content (empty content for non-files)
+};
+
+// Every member of a tar file (any format and compression libarchive reads), by name as stored.
+util::Result<std::map<std::string, TarMember>> read_tar_members(const std::filesystem::path& path);
 
 // Compares two image directories artifact by artifact (sorted walk; regular files by SHA-256,
 // symlinks by target) and, for tar artifacts that differ, member by member: type, mode,
