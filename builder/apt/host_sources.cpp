@@ -44,6 +44,12 @@ bool is_debian_keyring(const std::filesystem::path& keyring) {
     return keyring.filename().string().starts_with("debian-archive-");
 }
 
+// Schemes uhs can fetch itself. apt's mirror+*, cdrom:, tor+* and the like need apt's own
+// methods, so such a host entry is no URI for `uri: auto`.
+bool fetchable_uri(std::string_view uri) {
+    return uri.starts_with("http://") || uri.starts_with("https://") || uri.starts_with("file:/");
+}
+
 } // namespace
 
 util::Result<std::vector<HostSource>> parse_sources_list(std::string_view text,
@@ -193,11 +199,15 @@ util::Result<std::string> resolve_source_uri(const config::AptSource& source,
     }
     std::string keyring_name = source.keyring.filename().string();
     for (const HostSource& h : host) {
+        if (!fetchable_uri(h.uri)) {
+            continue;
+        }
         bool same_keyring = !h.signed_by.empty() && file_name(h.signed_by) == keyring_name;
         if (is_debian_keyring(source.keyring)) {
-            // The Debian mirror: signed by Debian's archive keys (or unsigned-by, as on older
-            // hosts), and not the security archive, which only carries *-security suites.
-            bool debian_keys = h.signed_by.empty() || is_debian_keyring(h.signed_by);
+            // The Debian mirror: an entry whose Signed-By is Debian's archive keyring (an
+            // entry without Signed-By could be anyone's repository), and not the security
+            // archive, which only carries *-security suites.
+            bool debian_keys = !h.signed_by.empty() && is_debian_keyring(h.signed_by);
             bool security = std::all_of(h.suites.begin(), h.suites.end(), [](const auto& s) {
                 return s.ends_with("-security") || s.ends_with("/updates");
             });

@@ -41,8 +41,9 @@ using SourceOverrides = std::map<std::string, std::string, std::less<>>;
 util::Result<SourceOverrides> parse_source_overrides(const std::vector<std::string>& values);
 
 // The base URI (no trailing '/') for `source`: an override wins; an explicit URI is used as is;
-// "auto" picks the host's Debian mirror for a Debian source (keyring named debian-archive-*),
-// otherwise the host entry using the same keyring file name or the same flat suite.
+// "auto" picks, among the host's http, https and file entries only, the Debian mirror for a
+// Debian source (keyring named debian-archive-*: an entry Signed-By a debian-archive-* keyring),
+// otherwise the entry using the same keyring file name or the same flat suite.
 // Fails with Errc::invalid_input saying to pass --source NAME=URI when nothing matches.
 util::Result<std::string> resolve_source_uri(const config::AptSource& source,
                                              const std::vector<HostSource>& host,

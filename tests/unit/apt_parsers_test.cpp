@@ -70,6 +70,41 @@ TEST_CASE("Packages stanzas", "[apt][parse]") {
     CHECK(missing.error().message == "P:1: SHA256: missing or not 64 hex digits");
 }
 
+TEST_CASE("Packages fields that reach the lock must follow Debian's grammar", "[apt][parse]") {
+    auto stanza = [](std::string package, std::string version, std::string filename,
+                     std::string extra = "") {
+        return "Package: " + package + "\nVersion: " + version +
+               "\nArchitecture: arm64\nFilename: " + filename + "\nSize: 1\nSHA256: " + k_sha +
+               "\n" + extra;
+    };
+    CHECK(parse_packages(stanza("libstdc++6", "1:12.2.0-14+deb12u1~x", "pool/main/g/gcc/l.deb"),
+                         "P"));
+    CHECK(parse_packages(stanza("a", "1.0", "a.deb", "Source: a-src (1:1.0-1)\n"), "P"));
+    // A continuation line would become a line of its own in the lock.
+    auto injected = parse_packages(
+        stanza("hello", "1.0\n package evil 1 arm64 source=x from=debian path=x size=1", "h.deb"),
+        "P");
+    REQUIRE_FALSE(injected);
+    CHECK(injected.error().message.starts_with("P:1: Version: invalid version"));
+    for (const char* bad_version : {"1.0 2", "a:1", "1.0-", "1_0", ":1"}) {
+        CHECK_FALSE(parse_packages(stanza("hello", bad_version, "h.deb"), "P"));
+    }
+    for (const char* bad_name : {"Hello", "-x", "a b", "a/b", "a=b"}) {
+        CHECK_FALSE(parse_packages(stanza(bad_name, "1", "h.deb"), "P"));
+    }
+    auto traversal = parse_packages(stanza("hello", "1", "pool/../../etc/passwd"), "P");
+    REQUIRE_FALSE(traversal);
+    CHECK(traversal.error().message.starts_with("P:1: Filename: path"));
+    auto absolute = parse_packages(stanza("hello", "1", "/etc/passwd"), "P");
+    REQUIRE_FALSE(absolute);
+    CHECK(absolute.error().message.find("absolute path") != std::string::npos);
+    for (const char* bad_path : {"pool//a.deb", "./a.deb", "a b.deb", "a=b.deb", "pool/\x01"}) {
+        CHECK_FALSE(parse_packages(stanza("hello", "1", bad_path), "P"));
+    }
+    CHECK_FALSE(parse_packages(stanza("hello", "1", "h.deb", "Source: Bad Source\n"), "P"));
+    CHECK_FALSE(parse_packages(stanza("hello", "1", "h.deb", "Source: s (1 2)\n"), "P"));
+}
+
 TEST_CASE("Release and clearsigned InRelease", "[apt][parse]") {
     std::string release = "Suite: trixie\nDate: Sat, 10 May 2025 08:49:51 UTC\n"
                           "Valid-Until: Sat, 17 May 2025 08:49:51 +0100\n"
@@ -159,6 +194,45 @@ TEST_CASE("uri: auto picks the host's entries through a fixture root", "[apt][so
     REQUIRE_FALSE(none);
     CHECK(none.error().message.find("pass --source other=URI") != std::string::npos);
     CHECK_FALSE(parse_source_overrides({"noequals"}));
+}
+
+TEST_CASE("uri: auto takes only a Debian-signed http/https/file entry", "[apt][sources]") {
+    const std::string debian_key = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    auto host = parse_sources_list(
+        // An unsigned third-party entry first: it must not be taken for the Debian mirror.
+        "deb http://thirdparty.invalid/repo trixie main\n"
+        // Schemes only apt's own methods can fetch.
+        "deb [signed-by=" +
+            debian_key +
+            "] mirror+file:/etc/apt/mirrors/debian.list trixie main\n"
+            "deb [signed-by=" +
+            debian_key +
+            "] cdrom:[Debian GNU/Linux 13]/ trixie main\n"
+            "deb [signed-by=" +
+            debian_key +
+            "] tor+http://onion.invalid/debian trixie main\n"
+            "deb [signed-by=/k/kubernetes.gpg] tor+https://kube.invalid/deb/ /\n"
+            "deb [signed-by=/k/kubernetes.gpg] https://kube.invalid/deb/ /\n"
+            "deb [signed-by=" +
+            debian_key + "] https://mirror.invalid/debian trixie main\n",
+        "sources.list");
+    REQUIRE(host);
+    config::AptSource debian{
+        .name = "debian", .uri = "auto", .suites = {"trixie"}, .keyring = debian_key};
+    CHECK(resolve_source_uri(debian, *host, {}) == "https://mirror.invalid/debian");
+    config::AptSource kube{
+        .name = "kubernetes", .uri = "auto", .suites = {"/"}, .keyring = "/c/kubernetes.gpg"};
+    CHECK(resolve_source_uri(kube, *host, {}) == "https://kube.invalid/deb");
+    // Only unsigned or unfetchable entries: no match, and the error says what to do.
+    auto unsigned_only =
+        parse_sources_list("deb http://thirdparty.invalid/repo trixie main\n"
+                           "deb [signed-by=" +
+                               debian_key + "] mirror+http://m.invalid/list trixie main\n",
+                           "l");
+    REQUIRE(unsigned_only);
+    auto none = resolve_source_uri(debian, *unsigned_only, {});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message.find("pass --source debian=URI") != std::string::npos);
 }
 
 TEST_CASE("armored keys are dearmored with their CRC24 checked", "[apt][verify]") {
@@ -281,6 +355,18 @@ TEST_CASE("lock files round-trip sorted and reject garbage", "[apt][lock]") {
     REQUIRE_FALSE(bad);
     CHECK(bad.error().message.starts_with("x.lock:"));
     CHECK_FALSE(parse_lock("hello\n", "x.lock"));
+    // A hand-edited lock is held to the same grammar.
+    std::string traversal = text;
+    traversal.replace(traversal.find("path=pool/b.deb"), 15, "path=../../b.deb");
+    auto escaped = parse_lock(traversal, "x.lock");
+    REQUIRE_FALSE(escaped);
+    CHECK(escaped.error().message.find("path=: path") != std::string::npos);
+    std::string bad_version = text;
+    bad_version.replace(bad_version.find("5.2-1"), 5, "5.2-!");
+    CHECK_FALSE(parse_lock(bad_version, "x.lock"));
+    std::string bad_date = text;
+    bad_date.replace(bad_date.find("2025-01-02T00:00:00Z"), 20, "yesterday");
+    CHECK_FALSE(parse_lock(bad_date, "x.lock"));
     // A line of spaces is an error naming the file and line, not an exception.
     auto blank = parse_lock("format 1\n   \n", "x.lock");
     REQUIRE_FALSE(blank);
