@@ -95,7 +95,77 @@ util::Result<std::uint64_t> parse_u64(std::string_view text) {
     return value;
 }
 
+bool is_lower_alnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool is_alnum(char c) {
+    return is_lower_alnum(c) || (c >= 'A' && c <= 'Z');
+}
+
+bool all_of(std::string_view text, std::string_view extra, bool (*base)(char)) {
+    for (char c : text) {
+        if (!base(c) && extra.find(c) == std::string_view::npos) {
+            return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
+
+bool valid_package_name(std::string_view name) {
+    return !name.empty() && is_lower_alnum(name.front()) && all_of(name, "+.-", is_lower_alnum);
+}
+
+bool valid_version(std::string_view version) {
+    std::string_view rest = version;
+    if (auto colon = rest.find(':'); colon != std::string_view::npos) {
+        std::string_view epoch = rest.substr(0, colon);
+        if (epoch.empty() || !all_of(epoch, "", [](char c) { return c >= '0' && c <= '9'; })) {
+            return false;
+        }
+        rest.remove_prefix(colon + 1);
+    }
+    std::string_view upstream = rest;
+    if (auto dash = rest.rfind('-'); dash != std::string_view::npos) {
+        std::string_view revision = rest.substr(dash + 1);
+        if (revision.empty() || !all_of(revision, ".+~", is_alnum)) {
+            return false;
+        }
+        upstream = rest.substr(0, dash);
+    }
+    return !upstream.empty() && all_of(upstream, ".+~:-", is_alnum);
+}
+
+bool valid_architecture(std::string_view architecture) {
+    return !architecture.empty() && is_lower_alnum(architecture.front()) &&
+           all_of(architecture, "-", is_lower_alnum);
+}
+
+util::Status check_pool_path(std::string_view path) {
+    if (path.empty()) {
+        return util::fail(util::Errc::invalid_input, "empty path");
+    }
+    if (path.front() == '/') {
+        return util::fail(util::Errc::invalid_input, "absolute path \"", std::string(path),
+                          "\" (must be relative to the repository)");
+    }
+    for (char c : path) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || u == 0x7f || c == '=') {
+            return util::fail(util::Errc::invalid_input,
+                              "path contains whitespace, a control character or '='");
+        }
+    }
+    for (std::string_view component : util::split(path, '/')) {
+        if (component.empty() || component == "." || component == "..") {
+            return util::fail(util::Errc::invalid_input, "path \"", std::string(path),
+                              "\" has an empty, \".\" or \"..\" component");
+        }
+    }
+    return {};
+}
 
 std::string DependencyAtom::to_string() const {
     std::string out = name;
@@ -163,6 +233,22 @@ util::Result<std::vector<PackageRecord>> parse_packages(std::string_view text,
         r.version = std::string(p.get_or_empty("Version"));
         r.architecture = std::string(p.get_or_empty("Architecture"));
         r.filename = std::string(p.get_or_empty("Filename"));
+        if (!valid_package_name(r.name)) {
+            return util::fail(util::Errc::invalid_input, where("Package"), ": invalid name \"",
+                              r.name.substr(0, 80), "\"");
+        }
+        if (!valid_version(r.version)) {
+            return util::fail(util::Errc::invalid_input, where("Version"), ": invalid version \"",
+                              r.version.substr(0, 80), "\"");
+        }
+        if (!valid_architecture(r.architecture)) {
+            return util::fail(util::Errc::invalid_input, where("Architecture"),
+                              ": invalid architecture \"", r.architecture.substr(0, 80), "\"");
+        }
+        if (auto path = check_pool_path(r.filename); !path) {
+            return util::fail(util::Errc::invalid_input, where("Filename"), ": ",
+                              path.error().message);
+        }
         auto size = parse_u64(p.get_or_empty("Size"));
         if (!size) {
             return util::fail(util::Errc::invalid_input, where("Size"), ": ", size.error().message);
@@ -183,6 +269,11 @@ util::Result<std::vector<PackageRecord>> parse_packages(std::string_view text,
             r.source_version = std::string(util::trim(v.substr(0, v.find(')'))));
         } else {
             r.source = std::string(source);
+        }
+        if (!valid_package_name(r.source) || !valid_version(r.source_version)) {
+            return util::fail(util::Errc::invalid_input, where("Source"),
+                              ": invalid source name or version \"",
+                              std::string(source.substr(0, 80)), "\"");
         }
         std::string_view ma = p.get_or_empty("Multi-Arch");
         r.multi_arch = ma == "same"      ? MultiArch::same

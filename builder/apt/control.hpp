@@ -35,6 +35,19 @@ enum class Priority { required, important, standard, optional, extra, unknown };
 
 Priority parse_priority(std::string_view text);
 
+// Debian's grammar for what goes into a lock, so nothing in an index can smuggle a line,
+// a space or a path outside the repository into it.
+// Package names (Policy 5.6.1, as dpkg accepts them): [a-z0-9][a-z0-9+.-]*.
+bool valid_package_name(std::string_view name);
+// Versions (Policy 5.6.12): [epoch:]upstream[-revision]; epoch digits, upstream of
+// [A-Za-z0-9.+~:-], revision of [A-Za-z0-9.+~].
+bool valid_version(std::string_view version);
+// Architecture names: [a-z0-9][a-z0-9-]*.
+bool valid_architecture(std::string_view architecture);
+// A pool path relative to the repository: not absolute, no "." or ".." or empty component, no
+// whitespace, control characters or '='. Fails with Errc::invalid_input saying why.
+util::Status check_pool_path(std::string_view path);
+
 // One binary package stanza of a Packages index.
 struct PackageRecord {
     std::string name;
@@ -57,7 +70,8 @@ struct PackageRecord {
 };
 
 // Parses a whole Packages file. `origin` names it in errors ("NAME:LINE: field: ...").
-// Every stanza needs Package, Version, Architecture, Filename, Size and a 64-hex SHA256;
+// Every stanza needs Package, Version, Architecture, Filename, Size and a 64-hex SHA256, with
+// Package, Version, Architecture, Source and Filename in Debian's grammar (see above);
 // fails with Errc::invalid_input otherwise.
 util::Result<std::vector<PackageRecord>> parse_packages(std::string_view text,
                                                         std::string_view origin);

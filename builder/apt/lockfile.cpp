@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/apt/lockfile.hpp"
 
+#include "builder/apt/control.hpp"
+#include "builder/apt/release.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
@@ -120,13 +122,20 @@ util::Result<LockFile> parse_lock(std::string_view text, std::string_view origin
                                   ": unsupported lock format (this uhs-image writes format 1)");
             }
             saw_format = true;
-        } else if (kind == "request" && positional.size() == 1) {
+        } else if (kind == "request" && positional.size() == 1 && positional[0].size() == 64 &&
+                   util::is_hex(positional[0])) {
             lock.request_sha256 = positional[0];
         } else if (kind == "architecture" && positional.size() == 1) {
             lock.architecture = positional[0];
         } else if (kind == "source" && positional.size() == 2) {
-            lock.sources.push_back(LockedSource{positional[0], positional[1], UHS_TRY(need("date")),
-                                                UHS_TRY(need("inrelease-sha256"))});
+            LockedSource s{positional[0], positional[1], UHS_TRY(need("date")),
+                           UHS_TRY(need("inrelease-sha256"))};
+            if (!parse_utc(s.date) || s.inrelease_sha256.size() != 64 ||
+                !util::is_hex(s.inrelease_sha256)) {
+                return util::fail(util::Errc::invalid_input, where(),
+                                  ": bad date= or inrelease-sha256=");
+            }
+            lock.sources.push_back(std::move(s));
         } else if (kind == "package" && positional.size() == 3) {
             LockedPackage p{positional[0],
                             positional[1],
@@ -140,6 +149,16 @@ util::Result<LockFile> parse_lock(std::string_view text, std::string_view origin
             if (std::from_chars(size.data(), size.data() + size.size(), p.size).ec != std::errc{} ||
                 p.sha256.size() != 64 || !util::is_hex(p.sha256)) {
                 return util::fail(util::Errc::invalid_input, where(), ": bad size= or sha256=");
+            }
+            // The same grammar parse_packages enforces: a hand-edited lock gets no further.
+            if (!valid_package_name(p.name) || !valid_version(p.version) ||
+                !valid_architecture(p.architecture) || !valid_package_name(p.source_package)) {
+                return util::fail(util::Errc::invalid_input, where(),
+                                  ": invalid package name, version, architecture or source=");
+            }
+            if (auto path = check_pool_path(p.path); !path) {
+                return util::fail(util::Errc::invalid_input, where(),
+                                  ": path=: ", path.error().message);
             }
             lock.packages.push_back(std::move(p));
         } else {
