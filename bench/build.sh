@@ -84,7 +84,7 @@ sde=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["source_date_epoch
 t=$(now)
 SOURCE_DATE_EPOCH=$sde mmdebstrap --quiet --mode=root --variant=apt --architectures=arm64 \
   --include="$include" --skip=download/empty \
-  --setup-hook="mkdir -p \"\$1\"/var/cache/apt/archives && cp -l $archives/*.deb \"\$1\"/var/cache/apt/archives/" \
+  --setup-hook="mkdir -p \"\$1\"/var/cache/apt/archives && cp $archives/*.deb \"\$1\"/var/cache/apt/archives/" \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
   "${suites%% *}" "$work/mm.tar" "${sources[@]}"
 mm=$(since "$t")

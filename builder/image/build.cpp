@@ -323,7 +323,9 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     result.image_dir = options.out_dir / result.image_id;
     result.stage_key = stage_key(inputs, cluster);
     result.source_date_epoch = UHS_TRY(lock_source_date_epoch(inputs.lock_file));
-    if (image_is_complete(result.image_dir, result.image_id)) {
+    // --disk on an image built without it: build again (the id, and so the other bytes, stay).
+    if (image_is_complete(result.image_dir, result.image_id) &&
+        (!options.disk || fs::is_regular_file(result.image_dir / "disk.img"))) {
         result.up_to_date = true;
         result.phases.push_back({"check", clock.lap()});
         return result;
@@ -378,6 +380,11 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         result.stage_cache_hit = true;
         result.phases.push_back({"restore-stage", clock.lap()});
     } else {
+        if (::geteuid() != 0) {
+            return fail(Errc::refused,
+                        "installing the packages needs root (file owners, chroot, mount "
+                        "namespaces): run uhs-image build as root");
+        }
         (void)UHS_TRY(rootfs::check_aarch64_binfmt(options.binfmt_dir));
         std::vector<rootfs::PackageFile> packages;
         for (const auto& p : lock.packages) {

@@ -91,6 +91,25 @@ struct ChildPlan {
     }
     static const char k_hostname[] = "uhs-build";
     ::sethostname(k_hostname, sizeof k_hostname - 1);
+    // This process is PID 1 of the namespace and stays outside the chroot, so ischroot(1) in
+    // maintainer scripts sees /proc/1/root differ from / (raspi-firmware's hook relies on it).
+    const pid_t inner = ::fork();
+    if (inner < 0) {
+        child_fail(plan, "fork");
+    }
+    if (inner > 0) {
+        ::close(plan.error_fd);
+        for (;;) {
+            int status = 0;
+            const pid_t done = ::waitpid(-1, &status, 0); // reaps orphans too
+            if (done == inner) {
+                ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+            }
+            if (done < 0 && errno != EINTR) {
+                ::_exit(127);
+            }
+        }
+    }
     if (::chroot(plan.root.c_str()) != 0 || ::chdir("/") != 0) {
         child_fail(plan, "chroot");
     }

@@ -40,9 +40,11 @@ public:
 };
 
 // The real runner (root only): the child gets new mount, PID, UTS and IPC namespaces, makes /
-// recursively private, mounts what was asked below the root, chroots, and execs with exactly
-// the given environment. Nothing it mounts or starts is visible to the host, and when it
-// exits (or is killed at the timeout) every process it started dies with its PID namespace.
+// recursively private, mounts what was asked below the root and, as the namespace's PID 1
+// (outside the chroot, so ischroot(1) inside answers yes), forks the command, which chroots
+// and execs with exactly the given environment. Nothing it mounts or starts is visible to the host,
+// and when it exits (or is killed at the timeout) every process it started dies with its PID
+// namespace.
 class NamespaceChrootRunner final : public ChrootRunner {
 public:
     util::Result<ChrootResult> run(const ChrootCommand& command) override;

@@ -63,7 +63,7 @@ echo "locked $(grep -c '^package ' "$lock") packages"
 
 # Build A.
 start=$(now)
-(cd "$a" && "$uhs_image" build cluster.yaml --out "$work/out-a" "$kube" --json > "$work/a.json")
+(cd "$a" && "$uhs_image" build cluster.yaml --out "$work/out-a" --disk "$kube" --json > "$work/a.json")
 echo "build A (stage cache cold): $(elapsed "$start") s"
 id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image_id"])' "$work/a.json")
 img=$work/out-a/$id
@@ -107,7 +107,7 @@ def expect(name, mode, uid=0, gid=0, kind=None, link=None):
     if kind == "dir" and not m.isdir(): fail(f"{name} is not a directory")
     if kind == "link" and (not m.issym() or m.linkname != link):
         fail(f"{name}: expected a symlink to {link}, got {m.linkname!r}")
-expect("./", 0o755, kind="dir")
+expect(".", 0o755, kind="dir")
 expect("./tmp", 0o1777, kind="dir")
 expect("./root", 0o700, kind="dir")
 expect("./bin", None, kind="link", link="usr/bin")
@@ -167,6 +167,7 @@ for dir in a1b2c301 2c-cf-67-a1-c3-01 a1b2c302 2c-cf-67-a1-c3-02; do
 done
 [ -e "$img/nodes/a1b2c302/bcm2712-rpi-cm5-cm5io.dtb" ] || fail "the cm5 node's device tree link is dangling"
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["spdxVersion"]=="SPDX-2.3", d' "$img/sbom.spdx.json"
+[ -s "$img/disk.img" ] || fail "--disk wrote no disk.img"
 
 # Build B from scratch: no stage cache, its own store, another TZ, umask, locale and directory.
 elsewhere=$work/elsewhere/deeper
@@ -174,7 +175,7 @@ mkdir -p "$elsewhere"
 start=$(now)
 (cd "$elsewhere" && umask 077 && TZ=Pacific/Kiritimati LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 \
   XDG_CACHE_HOME=$work/cache-b "$uhs_image" build ../../a/cluster.yaml --out "$work/out-b" \
-  --no-cache "$kube" > "$work/b.out")
+  --no-cache --disk "$kube" > "$work/b.out")
 echo "build B (--no-cache, other TZ/umask/LANG/cwd): $(elapsed "$start") s"
 [ -d "$work/out-b/$id" ] || fail "build B made another image-id: $(ls "$work/out-b")"
 [ ! -d "$work/cache-b/uhs/stages" ] || [ -z "$(ls -A "$work/cache-b/uhs/stages")" ] ||

@@ -94,6 +94,9 @@ TEST_CASE_METHOD(Fixture, "hostile packages are refused and write nothing outsid
         {"directory replaced by a file",
          {{"./usr/", 'd', ""}, {"./usr", 'f', "x"}},
          "would replace a directory with a file"},
+        {"directory entry over a symlink",
+         {{"./a", 'l', "/etc"}, {"./a/", 'd', ""}, {"./a/escaped", 'f', "x"}},
+         "a directory entry meets an existing non-directory"},
     };
     for (const Case& c : cases) {
         INFO(c.what);
@@ -156,4 +159,23 @@ TEST_CASE("read_control_files returns the control file") {
     REQUIRE(files);
     REQUIRE(files->contains("control"));
     CHECK(files->at("control").starts_with("Package: hello\n"));
+}
+
+TEST_CASE_METHOD(Fixture,
+                 "base-files' merged-/usr links are kept as links, never written through") {
+    auto report = extract(
+        {{"./bin", 'l', "usr/bin"}, {"./bin/", 'd', "", 0755}, {"./bin/sh", 'f', "#!", 0755}});
+    REQUIRE(report);
+    CHECK(fs::read_symlink(root / "bin") == "usr/bin");
+    CHECK(fs::is_regular_file(fs::symlink_status(root / "usr/bin/sh")));
+    // Again, with the link in place: nothing changes.
+    REQUIRE(extract({{"./bin", 'l', "usr/bin"}}));
+    CHECK(fs::read_symlink(root / "bin") == "usr/bin");
+
+    fs::remove_all(root);
+    fs::create_directories(root / "bin");
+    auto clash = extract({{"./bin", 'l', "usr/bin"}});
+    REQUIRE_FALSE(clash);
+    CHECK(clash.error().message.find("merged-/usr link meets an existing directory") !=
+          std::string::npos);
 }
