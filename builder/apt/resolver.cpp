@@ -13,24 +13,29 @@ int priority_rank(Priority p) {
     return static_cast<int>(p);
 }
 
-// Does the arch qualifier of `atom` allow `record`? Images are single-architecture, so an
-// unqualified dependency accepts the native architecture and "all"; ":any" needs a package
-// that declares it may satisfy other architectures (Multi-Arch: allowed or foreign).
-bool arch_ok(const DependencyAtom& atom, const PackageRecord& record, const std::string& native) {
+// Depends/Pre-Depends, or Conflicts/Breaks: dpkg reads ":any" differently for the two.
+enum class RelationKind { depends, conflicts };
+
+// Does the arch qualifier of `atom` allow `record`? This is dpkg's deparchsatisfied() for a
+// single-architecture image: an unqualified dependency accepts the native architecture and
+// "all"; a ":any" dependency only a package that is Multi-Arch: allowed (foreign, same or none
+// do not satisfy it), while ":any" in Conflicts/Breaks applies to every package.
+bool arch_ok(const DependencyAtom& atom, const PackageRecord& record, const std::string& native,
+             RelationKind kind) {
     if (atom.arch_qualifier.empty() || atom.arch_qualifier == "native" ||
         atom.arch_qualifier == native) {
         return record.architecture == native || record.architecture == "all";
     }
     if (atom.arch_qualifier == "any") {
-        return record.multi_arch == MultiArch::allowed || record.multi_arch == MultiArch::foreign;
+        return kind == RelationKind::conflicts || record.multi_arch == MultiArch::allowed;
     }
     return record.architecture == atom.arch_qualifier;
 }
 
 // Whether `record` satisfies `atom`, by its own name or through Provides.
 bool satisfies_atom(const DependencyAtom& atom, const PackageRecord& record,
-                    const std::string& native) {
-    if (record.name == atom.name && arch_ok(atom, record, native) &&
+                    const std::string& native, RelationKind kind = RelationKind::depends) {
+    if (record.name == atom.name && arch_ok(atom, record, native, kind) &&
         satisfies(record.version, atom.relation, atom.version)) {
         return true;
     }
@@ -38,10 +43,9 @@ bool satisfies_atom(const DependencyAtom& atom, const PackageRecord& record,
         if (provided.name != atom.name) {
             continue;
         }
-        // A provider satisfies an unqualified or ":any" dependency only when provided by a
-        // package for this architecture (or a foreign one, for ":any").
-        if (!atom.arch_qualifier.empty() && atom.arch_qualifier != "any" &&
-            atom.arch_qualifier != native) {
+        // dpkg checks the provider's own Multi-Arch the same way: "virt:any" is satisfied only
+        // by a Multi-Arch: allowed provider (every provider, for Conflicts/Breaks).
+        if (!arch_ok(atom, record, native, kind)) {
             continue;
         }
         if (atom.relation == Relation::any) {
@@ -131,7 +135,7 @@ private:
             for (const auto* groups : {&record.conflicts, &record.breaks}) {
                 for (const DependencyGroup& g : *groups) {
                     for (const DependencyAtom& a : g) {
-                        if (satisfies_atom(a, *other, native)) {
+                        if (satisfies_atom(a, *other, native, RelationKind::conflicts)) {
                             return name;
                         }
                     }
@@ -140,7 +144,7 @@ private:
             for (const auto* groups : {&other->conflicts, &other->breaks}) {
                 for (const DependencyGroup& g : *groups) {
                     for (const DependencyAtom& a : g) {
-                        if (satisfies_atom(a, record, native)) {
+                        if (satisfies_atom(a, record, native, RelationKind::conflicts)) {
                             return name;
                         }
                     }

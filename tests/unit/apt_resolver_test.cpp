@@ -96,16 +96,41 @@ TEST_CASE("virtual packages and versioned provides", "[apt][resolver]") {
           "package awk is a virtual package provided by gawk, mawk; request one of them");
 }
 
-TEST_CASE("multi-arch :any needs allowed or foreign", "[apt][resolver]") {
+TEST_CASE("multi-arch :any needs Multi-Arch: allowed, like dpkg", "[apt][resolver]") {
     Universe u(records("Package: a\nVersion: 1\nDepends: perl:any\n\n"
                        "Package: perl\nVersion: 5\nMulti-Arch: allowed\n\n"
                        "Package: b\nVersion: 1\nDepends: python:any\n\n"
-                       "Package: python\nVersion: 3"),
+                       "Package: python\nVersion: 3\n\n"
+                       // dpkg's deparchsatisfied: foreign does not satisfy ":any".
+                       "Package: c\nVersion: 1\nDepends: tool:any\n\n"
+                       "Package: tool\nVersion: 1\nMulti-Arch: foreign"),
                "arm64");
     CHECK(resolve(u, {"a"}));
     auto b = resolve(u, {"b"});
     REQUIRE_FALSE(b);
     CHECK(b.error().message.find("b 1 : Depends: python:any") != std::string::npos);
+    CHECK_FALSE(resolve(u, {"c"}));
+}
+
+TEST_CASE(":any through Provides follows the provider's Multi-Arch", "[apt][resolver]") {
+    Universe u(records("Package: a\nVersion: 1\nDepends: awk:any\n\n"
+                       "Package: mawk\nVersion: 1\nProvides: awk\nMulti-Arch: foreign\n\n"
+                       "Package: b\nVersion: 1\nDepends: shell:any\n\n"
+                       "Package: dash\nVersion: 1\nProvides: shell\nMulti-Arch: allowed\n\n"
+                       "Package: c\nVersion: 1\nDepends: awk\n\n"
+                       // ":any" in Conflicts applies whatever the Multi-Arch.
+                       "Package: d\nVersion: 1\nConflicts: mawk:any\n\n"
+                       "Package: e\nVersion: 1\nConflicts: awk:any"),
+               "arm64");
+    auto a = resolve(u, {"a"});
+    REQUIRE_FALSE(a);
+    CHECK(a.error().message.find("a 1 : Depends: awk:any") != std::string::npos);
+    auto b = resolve(u, {"b"});
+    REQUIRE(b);
+    CHECK(names(*b) == Names{"b=1", "dash=1"});
+    CHECK(resolve(u, {"c"})); // unqualified: any provider for this architecture
+    CHECK_FALSE(resolve(u, {"d", "mawk"}));
+    CHECK_FALSE(resolve(u, {"e", "mawk"}));
 }
 
 TEST_CASE("conflicts and breaks are respected", "[apt][resolver]") {
