@@ -22,6 +22,7 @@ std::vector<util::SubcommandSpec> config_commands();
 std::vector<util::SubcommandSpec> image_commands();
 std::vector<util::SubcommandSpec> firmware_commands();
 std::vector<util::SubcommandSpec> apt_commands();
+std::vector<util::SubcommandSpec> publish_commands();
 std::vector<util::SubcommandSpec> build_commands();
 
 } // namespace uhs::cli

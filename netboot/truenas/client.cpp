@@ -285,6 +285,7 @@ Error curl_error(CURLcode code, const char* detail, const ClientOptions& options
                          "UHS_TRUENAS_CA",
                      Errc::refused};
     case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
         return Error{"TrueNAS " + where + ": the connection was closed " + std::string(during) +
@@ -622,6 +623,9 @@ public:
                 curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
                                  request.verb == "POST" ? nullptr : request.verb.c_str());
             }
+            // libcurl itself resends a request once when a reused keep-alive connection turns
+            // out dead before any answer byte; publish tolerates that because each step asks
+            // first and a duplicate create fails visibly ("already exists") instead of doubling.
             const CURLcode code = curl_easy_perform(c);
             if (code != CURLE_OK) {
                 Error error = curl_error(code, m_error->data(), m_options, "during " + method);

@@ -68,8 +68,10 @@ printf '%s\n' "$api_key" >"$HOME/.config/uhs/truenas.key"
 chmod 600 "$HOME/.config/uhs/truenas.key"
 printf '%s\n' "$chap_secret" >"$T/chap.secret"
 chmod 600 "$T/chap.secret"
-printf '%s\n' "0-wrongWRONGwrongWRONGwrong" >"$T/wrong.key"
-chmod 600 "$T/wrong.key"
+# A second home whose key file holds a key the NAS does not know (mode 0600, so it is sent).
+mkdir -p "$T/wronghome/.config/uhs"
+printf '%s\n' "0-wrongWRONGwrongWRONGwrong" >"$T/wronghome/.config/uhs/truenas.key"
+chmod 600 "$T/wronghome/.config/uhs/truenas.key"
 sed -e "s|keyrings/kubernetes-apt-keyring.gpg|$source_dir/configs/keyrings/kubernetes-apt-keyring.gpg|" \
   "$source_dir/configs/super6c-cm5.yaml" >"$T/cluster.yaml"
 cluster=$T/cluster.yaml
@@ -121,7 +123,7 @@ publish() { # publish NAME IMAGE-ID [options...]
   local name=$1 id=$2; shift 2
   "$uhs_image" publish "$cluster" --image "$id" --out "$T/images" \
     --mount "$T/$name/mnt/tank/uhs/images" --chap-secret-file "$T/chap.secret" \
-    --url "https://127.0.0.1:$port" --ca "$T/tls.crt" --timeout "${timeout:-5}" "$@"
+    --url "${url:-https://127.0.0.1:$port}" --ca "$T/tls.crt" --timeout "${timeout:-5}" "$@"
 }
 mutations() { # the create/update/delete calls in a request log since line $2
   tail -n +"$2" "$1" | grep -E '"method": "[a-z.]+\.(create|update|delete)"' || true
@@ -144,9 +146,10 @@ chmod 640 "$T/chap.secret"
 check "CHAP secret readable by group is refused" 2 publish none $img_a
 contains "chap mode message" "CHAP secret file $T/chap.secret has mode 0640"
 chmod 600 "$T/chap.secret"
-check "plain http is refused" 2 publish none $img_a --url "http://127.0.0.1:9"
+url=http://127.0.0.1:9 check "plain http is refused" 2 publish none $img_a
 contains "http refusal" "the API key would travel in clear"
-check "ws:// is refused" 2 publish none $img_a --url "ws://127.0.0.1:9"
+url=ws://127.0.0.1:9 check "ws:// is refused" 2 publish none $img_a
+contains "ws refusal" "the API key would travel in clear"
 
 # A port nothing listens on: refused, not a timeout.
 closed_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
@@ -223,7 +226,10 @@ stop_standin
 start_standin restauth 24.10
 check "REST auth failure" 1 env HOME="$T/wronghome" "$uhs_image" publish "$cluster" --image $img_a --out "$T/images" \
   --mount "$T/restauth/mnt/tank/uhs/images" --chap-secret-file "$T/chap.secret" \
-  --url "https://127.0.0.1:$port" --ca "$T/tls.crt" 2>/dev/null
+  --url "https://127.0.0.1:$port" --ca "$T/tls.crt"
+contains "REST auth failure reported" "HTTP 401: the API key was rejected"
+expect "REST auth failure: nothing changed" test -z "$(mutations "$T/restauth/requests.log" 1)"
+has "REST: the wrong key was sent and refused" '"auth": "invalid"' "$T/restauth/requests.log"
 stop_standin
 
 # --- 25.04: JSON-RPC 2.0 over WebSocket ---
@@ -264,6 +270,9 @@ start_standin rpcauth 25.04
 check "JSON-RPC auth failure" 1 env HOME="$T/wronghome" "$uhs_image" publish "$cluster" --image $img_a --out "$T/images" \
   --mount "$T/rpcauth/mnt/tank/uhs/images" --chap-secret-file "$T/chap.secret" \
   --url "https://127.0.0.1:$port" --ca "$T/tls.crt"
+contains "JSON-RPC auth failure reported" "the API key was rejected (auth.login_with_api_key)"
+expect "JSON-RPC auth failure: nothing called after login" test "$(grep -c '"method"' "$T/rpcauth/requests.log")" -eq 1
+has "JSON-RPC: the wrong key was refused" '"auth": "invalid"' "$T/rpcauth/requests.log"
 stop_standin
 
 # Dataset already there with someone else's content: refused, untouched.
@@ -298,7 +307,7 @@ stop_standin
 # --- no secret anywhere: our stdout/stderr, the stand-in's request log and stderr, every file
 # publish wrote (the extracted trees) and the netboot state. The stand-in's state.json is the
 # NAS's own database, which holds the CHAP secret as the real one does, so it is left out.
-files=$(find "$T/out" "$T"/*/requests.log "$T"/*/standin.stderr "$T"/*/mnt "$T/netboot-state" -type f)
+files=$(find "$T/out" "$T"/*/requests.log "$T/images" "$T"/*/standin.stderr "$T"/*/mnt "$T/netboot-state" -type f)
 for secret in "$api_key" "$chap_secret"; do
   # shellcheck disable=SC2086
   lacks "secret leak" "$secret" $files

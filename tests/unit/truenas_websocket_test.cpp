@@ -160,9 +160,10 @@ TEST_CASE("websocket: handshake key and accept (RFC 6455 1.3)", "[truenas][webso
     CHECK(request.ends_with("\r\n\r\n"));
 
     const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
-    const std::string ok = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-                           "Connection: Upgrade\r\nSec-WebSocket-Accept: "
-                           "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n\x81\x00";
+    const std::string ok = std::string("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                       "Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                                       "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n") +
+                           bytes({0x81, 0x00});
     auto parsed = parse_handshake_response(ok, key);
     REQUIRE(parsed);
     REQUIRE(parsed->has_value());
