@@ -46,7 +46,10 @@ bool restrict_capabilities(std::span<const int> keep) {
         for (int k : keep) {
             kept = kept || k == cap;
         }
-        if (!kept && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL) {
+        // Only what is still in the bounding set needs dropping (CAP_SETPCAP): under systemd's
+        // CapabilityBoundingSet most of it is gone already.
+        if (!kept && ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+            ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
             return false;
         }
     }

@@ -112,13 +112,13 @@ pass "6 simulated CM5s booted end to end in $((SECONDS - t0)) s"
 six_done() { [ "$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | grep -c '"phase": "done"')" = 6 ]; }
 nb_wait_for 10 six_done || { inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | head -80; fail "/status: not 6 nodes in phase done"; }
 status=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status) || fail "GET /status"
-echo "$status" | grep -q '"path": "10000001/kernel_2712.img"' || fail "/status lacks the kernel transfer"
+grep -q '"path": "10000001/kernel_2712.img"' <<< "$status" || fail "/status lacks the kernel transfer"
 for n in 1 2 3 4 5 6; do
-  echo "$status" | grep -q "\"name\": \"cm5-$n\"" || fail "/status lacks cm5-$n"
+  grep -q "\"name\": \"cm5-$n\"" <<< "$status" || fail "/status lacks cm5-$n"
 done
-[ "$(echo "$status" | grep -c '"verdict": "offer"')" = 6 ] || fail "/status: not 6 offers"
+[ "$(grep -c '"verdict": "offer"' <<< "$status")" = 6 ] || fail "/status: not 6 offers"
 metrics=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics) || fail "GET /metrics"
-echo "$metrics" | grep -q '^uhs_netboot_tftp_healthy 1$' || fail "/metrics tftp_healthy"
+grep -q '^uhs_netboot_tftp_healthy 1$' <<< "$metrics" || fail "/metrics tftp_healthy"
 pass "/status and /metrics"
 
 # 1b. Status clients that connect and then say nothing hold only their own slot: /status
