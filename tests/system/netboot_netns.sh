@@ -224,9 +224,15 @@ if grep -q "event=loop-error" "$T/serve.log"; then fail "the loop threw"; fi
 pass "non-UTF-8 TFTP file name: escaped in the log, /status still answers"
 
 # 7. SIGHUP reload (a node removed: it is no longer answered), then SIGTERM stops cleanly.
-nb_cluster "$T/cluster.yaml" 10.77.0.2 br0 "$SRC" cm5-6
+# The reloaded file also names another server address: in.tftpd and the DHCP sockets stay
+# bound to the old one, so the daemon keeps offering it (and says so) until a restart.
+nb_cluster "$T/cluster.yaml" 10.77.0.9 br0 "$SRC" cm5-6
 kill -HUP "$DAEMON_PID"
 nb_wait_for 10 grep -q "event=reloaded nodes=5" "$T/serve.log" || fail "reload"
+grep -q "event=reload-kept-network .*tftp=10.77.0.2" "$T/serve.log" || fail "changed server address not reported"
+sim --expect "$T/out/img-a" --expect "$T/out/img-b" --node 2c:cf:67:10:00:01,10000001,serial > "$T/reloaded.log" \
+  || { cat "$T/reloaded.log"; fail "boot after a reload that changed network.server"; }
+grep -q "tftp 10.77.0.2" "$T/reloaded.log" || fail "offer after reload does not name the bound TFTP address"
 if sim --timeout 3 --node 2c:cf:67:10:00:06,10000006,mac > "$T/removed.log"; then fail "removed node still answered"; fi
 grep -q "router_offer=1 proxy_offer=0" "$T/removed.log" || { cat "$T/removed.log"; fail "removed node: wrong offers"; }
 pass "SIGHUP reload"

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -210,13 +211,23 @@ bool run_dhcp(const Options& o, std::vector<Lease>& leases) {
         const auto type = reply->message_type();
         const dhcp::Bytes* v43 = reply->find(dhcp::Option::vendor_specific);
         if (type == dhcp::MessageType::offer && v43 && contains(*v43, "Raspberry Pi Boot")) {
-            // The proxy's offer: check the three places the TFTP server can be named agree.
+            // The proxy's offer, held to what the bootloader needs: dnsmasq's exact option 43,
+            // option 60 "PXEClient", our own option 97 echoed, no address, and the three places
+            // the TFTP server can be named agreeing.
             const std::uint32_t sid = ip_of(reply->find(dhcp::Option::server_id));
             const dhcp::Bytes* o66 = reply->find(dhcp::Option::tftp_server);
             const std::string s66 = o66 ? std::string(o66->begin(), o66->end()) : "";
-            if (reply->yiaddr != 0 || sid != reply->siaddr || s66 != dhcp::format_ipv4(sid) ||
-                reply->find(dhcp::Option::client_guid) == nullptr) {
-                say("node " + o.nodes[i].dir + " BAD proxy offer");
+            const dhcp::Bytes* o60 = reply->find(dhcp::Option::vendor_class);
+            const dhcp::Bytes* o97 = reply->find(dhcp::Option::client_guid);
+            const NodeSpec& spec = o.nodes[i];
+            const dhcp::Packet sent = dhcp::make_pi_discover(
+                spec.mac, 0, spec.model, spec.serial, spec.order, dhcp::BroadcastFlag::clear);
+            const dhcp::Bytes pxe_client{'P', 'X', 'E', 'C', 'l', 'i', 'e', 'n', 't'};
+            if (reply->yiaddr != 0 || sid == 0 || sid != reply->siaddr ||
+                s66 != dhcp::format_ipv4(sid) || *v43 != dhcp::raspberry_pi_option43() ||
+                o60 == nullptr || *o60 != pxe_client || o97 == nullptr ||
+                *o97 != *sent.find(dhcp::Option::client_guid)) {
+                say("node " + spec.dir + " BAD proxy offer");
                 continue;
             }
             l.proxy_offer = true;
@@ -315,16 +326,30 @@ Fetch tftp_get(const Options& o, const std::string& server, const std::string& p
                 if (buf[i] == 0) {
                     if (is_key) {
                         key = cur;
-                    } else if (key == "blksize") {
-                        f.blksize = static_cast<unsigned>(std::stoul(cur));
-                    } else if (key == "tsize") {
-                        tsize = std::stoull(cur);
+                    } else if (key == "blksize" || key == "tsize") {
+                        // A malformed value is the server's fault: report it, never throw.
+                        std::uint64_t v = 0;
+                        const auto [end, ec] =
+                            std::from_chars(cur.data(), cur.data() + cur.size(), v);
+                        if (ec != std::errc{} || end != cur.data() + cur.size() || cur.empty() ||
+                            (key == "blksize" && (v < 8 || v > 65464))) {
+                            f.error = "bad OACK " + key + " '" + cur + "'";
+                            break;
+                        }
+                        if (key == "blksize") {
+                            f.blksize = static_cast<unsigned>(v);
+                        } else {
+                            tsize = v;
+                        }
                     }
                     is_key = !is_key;
                     cur.clear();
                 } else {
                     cur.push_back(static_cast<char>(buf[i]));
                 }
+            }
+            if (!f.error.empty()) {
+                break;
             }
             const char ack0[4] = {0, 4, 0, 0};
             last_sent.assign(ack0, 4);
