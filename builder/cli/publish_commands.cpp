@@ -11,6 +11,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 namespace uhs::cli {
 
 using util::Io;
@@ -218,6 +220,9 @@ int run_publish(const ParsedArgs& args, Io& io) {
     request.chap_secret = chap ? &*chap : nullptr;
     request.published_at = static_cast<std::int64_t>(std::time(nullptr));
     request.referenced = std::move(referenced);
+    if (::isatty(STDERR_FILENO) == 1) {
+        request.progress = &io.err;
+    }
     auto result = truenas::publish(**api, receiver, plan, request);
     if (!result) {
         return report(io, result.error());

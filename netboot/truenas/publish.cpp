@@ -277,7 +277,8 @@ std::optional<std::string> user_property(const json& dataset, std::string_view n
 
 class Steps {
 public:
-    Steps(Api& api, PublishReport& report) : m_api(api), m_report(report) {}
+    Steps(Api& api, PublishReport& report, std::ostream* progress)
+        : m_api(api), m_report(report), m_progress(progress) {}
 
     util::Result<json> query_all(const std::string& ns, json filters) {
         json rows = UHS_TRY(m_api.call(ns + ".query", json::array({std::move(filters)})));
@@ -308,6 +309,9 @@ public:
     }
 
     void record(std::string step, std::string object, std::string outcome) {
+        if (m_progress != nullptr) {
+            *m_progress << "  " << outcome << ' ' << step << ' ' << object << std::endl;
+        }
         m_report.actions.push_back({std::move(step), std::move(object), std::move(outcome)});
     }
 
@@ -359,11 +363,11 @@ public:
 private:
     Api& m_api;
     PublishReport& m_report;
+    std::ostream* m_progress;
 };
 
-util::Status publish_image(Steps& steps, Api& api, RootfsReceiver& receiver,
-                           const PublishPlan& plan, const PublishRequest& request,
-                           const std::string& snapshot_ns) {
+util::Status publish_image(Steps& steps, RootfsReceiver& receiver, const PublishPlan& plan,
+                           const PublishRequest& request, const std::string& snapshot_ns) {
     UHS_CHECK(steps.ensure_parent(plan.images_parent));
     auto dataset = UHS_TRY(
         steps.query_one("pool.dataset", json::array({json::array({"id", "=", plan.dataset})})));
@@ -413,6 +417,9 @@ util::Status publish_image(Steps& steps, Api& api, RootfsReceiver& receiver,
             // An earlier run stopped between readonly and snapshot: receive again to be sure.
             UHS_TRY(steps.update("pool.dataset", plan.dataset, {{"readonly", "OFF"}}));
         }
+        if (request.progress != nullptr) {
+            *request.progress << "  extracting " << request.rootfs_tar.string() << std::endl;
+        }
         UHS_CHECK(receiver.receive(request.rootfs_tar, plan));
         steps.record("receive", plan.dataset, "created");
         UHS_TRY(steps.update("pool.dataset", plan.dataset, {{"readonly", "ON"}}));
@@ -420,11 +427,12 @@ util::Status publish_image(Steps& steps, Api& api, RootfsReceiver& receiver,
         UHS_TRY(steps.create(snapshot_ns, {{"dataset", plan.dataset}, {"name", plan.snapshot}}));
         steps.record("snapshot", snapshot_id, "created");
     }
-    (void)api;
-
-    const std::string share_path = dataset->value("mountpoint", plan.share_path).empty()
-                                       ? plan.share_path
-                                       : dataset->value("mountpoint", plan.share_path);
+    // The share path is the dataset's real mountpoint (normally /mnt/<name>).
+    std::string share_path = plan.share_path;
+    if (auto mp = dataset->find("mountpoint");
+        mp != dataset->end() && mp->is_string() && !mp->get<std::string>().empty()) {
+        share_path = mp->get<std::string>();
+    }
     UHS_TRY(steps.ensure("nfs-share", "sharing.nfs",
                          json::array({json::array({"path", "=", share_path})}), share_path,
                          {{"path", share_path},
@@ -587,8 +595,8 @@ util::Result<PublishReport> publish(Api& api, RootfsReceiver& receiver, const Pu
         report.snapshot_namespace =
             snapshot_namespace_for(version.is_string() ? version.get<std::string>() : "");
     }
-    Steps steps(api, report);
-    UHS_CHECK(publish_image(steps, api, receiver, plan, request, report.snapshot_namespace));
+    Steps steps(api, report, request.progress);
+    UHS_CHECK(publish_image(steps, receiver, plan, request, report.snapshot_namespace));
     if (plan.iscsi) {
         if (request.chap_secret == nullptr) {
             return fail(Errc::invalid_input, "storage.state is iscsi: a CHAP secret is needed");

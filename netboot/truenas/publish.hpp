@@ -35,6 +35,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -125,6 +126,7 @@ struct PublishRequest {
     const Secret* chap_secret = nullptr; // required when plan.iscsi
     std::int64_t published_at = 0;       // unix time recorded as uhs:published
     std::set<std::string> referenced;    // image ids nodes use (never pruned)
+    std::ostream* progress = nullptr;    // a line per step (the CLI passes stderr on a TTY)
 };
 
 // Runs the plan against the NAS. Fails at the first step that fails, naming it; what was done
