@@ -588,10 +588,17 @@ void read_sources(Reader& r, const YAML::Node& node, std::vector<AptSource>& sou
                                       : (r.base_dir() / *keyring).lexically_normal();
             auto head = util::read_file(path);
             if (!head) {
+                // A keyring that must be fetched by hand (the Raspberry Pi archive's) is
+                // explained in the README beside it: say so, so the user knows where to look.
+                std::error_code ec;
+                const fs::path readme = path.parent_path() / "README.md";
+                const bool missing = head.error().code == util::Errc::not_found;
                 r.error(r.where(field + ".keyring"), field + ".keyring",
                         "keyring " + path.string() +
-                            (head.error().code == util::Errc::not_found ? " does not exist"
-                                                                        : " cannot be read"));
+                            (missing ? " does not exist" : " cannot be read") +
+                            (missing && fs::exists(readme, ec)
+                                 ? " (" + readme.string() + " says how to get it)"
+                                 : std::string()));
             } else if (!looks_like_keyring(*head)) {
                 r.error(r.where(field + ".keyring"), field + ".keyring",
                         path.string() + " is not an OpenPGP public keyring");

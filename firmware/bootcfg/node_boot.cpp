@@ -19,14 +19,46 @@ std::string netmask(const config::Ipv4Prefix& subnet) {
     return config::Ipv4{subnet.mask()}.to_string();
 }
 
+// "lab.home.arpa" -> "arpa.home.lab": an IQN names its authority by reversed domain.
+std::string reversed_domain(std::string_view domain) {
+    std::string out;
+    while (!domain.empty()) {
+        const auto dot = domain.rfind('.');
+        const std::string_view label =
+            dot == std::string_view::npos ? domain : domain.substr(dot + 1);
+        if (!out.empty()) {
+            out += '.';
+        }
+        out += label;
+        domain = dot == std::string_view::npos ? std::string_view{} : domain.substr(0, dot);
+    }
+    return out;
+}
+
+std::string iscsi_name(const config::Cluster& cluster, const config::Node& node) {
+    return "uhs-" + cluster.cluster.name + "-" + node.name;
+}
+
 } // namespace
+
+std::string iscsi_target_iqn(const config::Cluster& cluster, const config::Node& node) {
+    return std::string(k_truenas_iscsi_basename) + ":" + iscsi_name(cluster, node);
+}
+
+std::string iscsi_initiator_iqn(const config::Cluster& cluster, const config::Node& node) {
+    return "iqn.2025-01." + reversed_domain(cluster.cluster.domain) + ":" +
+           iscsi_name(cluster, node);
+}
 
 std::string render_cmdline(const config::Cluster& cluster, const config::Node& node,
                            std::string_view image_id) {
     const auto& net = cluster.network;
     const auto& truenas = cluster.storage.truenas;
+    // "tcp", not "proto=tcp": the initramfs mounts the root with klibc's nfsmount, which
+    // stops at "bad option 'proto'" (checked against trixie's klibc-utils); the kernel and
+    // mount.nfs take "tcp" as well.
     const std::string nfs_options =
-        truenas.nfs_version == 3 ? "vers=3,proto=tcp,nolock" : "vers=4.1,proto=tcp";
+        truenas.nfs_version == 3 ? "vers=3,tcp,nolock" : "vers=4.1,proto=tcp";
     // ip=<client>:<server>:<gateway>:<netmask>:<hostname>:<device>:<autoconf>:<dns0>:<dns1>
     // The device is left empty: the initramfs renames interfaces (eth0 -> end0), so the first
     // one with a link is the right one on a CM5.
@@ -43,6 +75,12 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
     line += " cgroup_enable=memory cgroup_memory=1";
     line += " uhs.node=" + node.name;
     line += " uhs.state=" + std::string(config::to_string(cluster.storage.state));
+    if (cluster.storage.state == config::StateStorage::iscsi) {
+        line += " uhs.iscsi.portal=" + truenas.host + ":" + std::to_string(k_iscsi_port);
+        line += " uhs.iscsi.target=" + iscsi_target_iqn(cluster, node);
+        line += " uhs.iscsi.initiator=" + iscsi_initiator_iqn(cluster, node);
+        line += " uhs.iscsi.lun=0";
+    }
     line += " uhs.image=" + std::string(image_id);
     return line + "\n";
 }

@@ -19,9 +19,22 @@ TEST_CASE("cmdline.txt mounts the image read-only over NFSv3 with the node's own
     const auto cluster = good_cluster();
     CHECK(bootcfg::render_cmdline(cluster, cluster.nodes[0], "0123abcd") ==
           "console=serial0,115200 console=tty1 root=/dev/nfs "
-          "nfsroot=10.1.0.5:/mnt/tank/uhs/images/0123abcd,vers=3,proto=tcp,nolock ro "
+          "nfsroot=10.1.0.5:/mnt/tank/uhs/images/0123abcd,vers=3,tcp,nolock ro "
           "ip=10.1.0.11::10.1.0.1:255.255.255.0:n1::off:10.1.0.1 rootwait systemd.hostname=n1 "
-          "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi uhs.image=0123abcd\n");
+          "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi "
+          "uhs.iscsi.portal=10.1.0.5:3260 uhs.iscsi.target=iqn.2005-10.org.freenas.ctl:uhs-test-n1 "
+          "uhs.iscsi.initiator=iqn.2025-01.arpa.home.test:uhs-test-n1 uhs.iscsi.lun=0 "
+          "uhs.image=0123abcd\n");
+}
+
+TEST_CASE("each node has its own iSCSI target and initiator name") {
+    const auto cluster = good_cluster();
+    CHECK(bootcfg::iscsi_target_iqn(cluster, cluster.nodes[1]) ==
+          "iqn.2005-10.org.freenas.ctl:uhs-test-n2");
+    CHECK(bootcfg::iscsi_initiator_iqn(cluster, cluster.nodes[1]) ==
+          "iqn.2025-01.arpa.home.test:uhs-test-n2");
+    CHECK(bootcfg::iscsi_initiator_iqn(cluster, cluster.nodes[0]) !=
+          bootcfg::iscsi_initiator_iqn(cluster, cluster.nodes[1]));
 }
 
 TEST_CASE("cmdline.txt follows the cluster's NFS version and state storage") {
@@ -31,6 +44,7 @@ TEST_CASE("cmdline.txt follows the cluster's NFS version and state storage") {
     const std::string line = bootcfg::render_cmdline(cluster, cluster.nodes[1], "ff");
     CHECK(line.find(",vers=4.1,proto=tcp ro ") != std::string::npos);
     CHECK(line.find(" uhs.state=tmpfs ") != std::string::npos);
+    CHECK(line.find("uhs.iscsi.") == std::string::npos); // no LUN to log in to
     CHECK(line.find("ip=10.1.0.12::") != std::string::npos);
 }
 
