@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <vector>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
@@ -20,26 +22,67 @@ namespace {
 
 constexpr std::array<int, 2> k_kept_caps{CAP_NET_BIND_SERVICE, CAP_NET_RAW};
 
-util::Status chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
-    if (::lchown(dir.c_str(), uid, gid) != 0) {
-        return util::fail(util::Errc::io, "cannot chown ", dir.string(), ": ",
-                          util::errno_text(errno));
+// Hands `dir_fd`'s entries to uid:gid without ever following a symlink: every step is
+// relative to a directory opened with O_NOFOLLOW, so an entry swapped for a symlink meanwhile
+// (the state directory belongs to the unprivileged user) cannot lead root anywhere else.
+util::Status chown_below(int dir_fd, const std::string& shown, uid_t uid, gid_t gid, int depth) {
+    if (depth > 64) {
+        return util::fail(util::Errc::invalid_input, shown, ": too deep");
     }
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-        if (::lchown(it->path().c_str(), uid, gid) != 0) {
-            return util::fail(util::Errc::io, "cannot chown ", it->path().string(), ": ",
-                              util::errno_text(errno));
+    const int walk_fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (walk_fd < 0) {
+        return util::fail(util::Errc::io, "cannot open ", shown, ": ", util::errno_text(errno));
+    }
+    DIR* d = ::fdopendir(walk_fd);
+    if (d == nullptr) {
+        ::close(walk_fd);
+        return util::fail(util::Errc::io, "cannot read ", shown, ": ", util::errno_text(errno));
+    }
+    std::vector<std::string> names;
+    while (dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(name);
         }
     }
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot walk ", dir.string(), ": ", ec.message());
+    ::closedir(d);
+    for (const std::string& name : names) {
+        const std::string path = shown + "/" + name;
+        if (::fchownat(dir_fd, name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0 &&
+            errno != ENOENT) {
+            return util::fail(util::Errc::io, "cannot chown ", path, ": ", util::errno_text(errno));
+        }
+        const int child =
+            ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (child < 0) {
+            continue; // not a directory (or a symlink, or gone): nothing below it
+        }
+        auto st = chown_below(child, path, uid, gid, depth + 1);
+        ::close(child);
+        UHS_CHECK(st);
     }
     return {};
 }
 
+util::Status chown_tree(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return util::fail(util::Errc::io, "cannot open ", dir.string(),
+                          " (it must be a directory, not a symlink): ", util::errno_text(errno));
+    }
+    util::Status st = ::fchown(fd, uid, gid) == 0
+                          ? chown_below(fd, dir.string(), uid, gid, 0)
+                          : util::fail(util::Errc::io, "cannot chown ", dir.string(), ": ",
+                                       util::errno_text(errno));
+    ::close(fd);
+    return st;
+}
+
 } // namespace
+
+util::Status chown_tree_nofollow(const std::filesystem::path& dir, uid_t uid, gid_t gid) {
+    return chown_tree(dir, uid, gid);
+}
 
 util::Status drop_privileges(const std::string& user, const std::filesystem::path& state_dir) {
     passwd pw{};

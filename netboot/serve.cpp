@@ -199,7 +199,11 @@ struct Loaded {
     std::optional<std::string> interface;
 };
 
-util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, std::ostream& log) {
+enum class Publish { no, yes };
+
+// Loads the cluster file; with Publish::yes also publishes its nodes' trees.
+util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, std::ostream& log,
+                          Publish publish) {
     auto cluster =
         config::load_cluster(options.cluster_file, {config::default_overlay_search_path()});
     if (!cluster) {
@@ -211,7 +215,9 @@ util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, s
     }
     Loaded l;
     l.cluster = std::move(*cluster);
-    UHS_CHECK(publish_cluster(l.cluster, tree, options.images_dir, options.image, log));
+    if (publish == Publish::yes) {
+        UHS_CHECK(publish_cluster(l.cluster, tree, options.images_dir, options.image, log));
+    }
     l.tftp_address = options.tftp_address.value_or(l.cluster.network.server.to_string());
     auto server = config::Ipv4::parse(l.tftp_address);
     if (!server) {
@@ -286,7 +292,7 @@ util::Result<std::optional<StateLock>> StateLock::try_acquire(const fs::path& st
     std::error_code ec;
     fs::create_directories(state_dir, ec);
     const fs::path file = state_dir / "serve.lock";
-    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         return util::fail(util::Errc::io, "cannot open ", file.string(), ": ",
                           util::errno_text(errno));
@@ -382,15 +388,12 @@ int serve(const ServeOptions& given, std::ostream& out) {
         return util::k_exit_failure;
     }
 
-    // 1. Configuration and the served tree.
-    auto loaded = load(options, tree, out);
+    // 1. Configuration (read only: the tree is written after the privilege drop, so root never
+    // writes, chmods or binds through paths the unprivileged user owns).
+    auto loaded = load(options, tree, out, Publish::no);
     if (!loaded) {
         log("error", "load", "message", loaded.error().message);
         return util::k_exit_usage;
-    }
-    if (auto st = util::write_file_atomic(remap, tftp::remap_rules(), 0644); !st) {
-        log("error", "remap", "message", st.error().message);
-        return util::k_exit_failure;
     }
 
     // 2. Signals arrive through a signalfd so the loop handles them like any other event.
@@ -426,12 +429,6 @@ int serve(const ServeOptions& given, std::ostream& out) {
         return util::k_exit_failure;
     }
 
-    auto tftpd_log = open_tftpd_log_socket(tree.root());
-    if (!tftpd_log) {
-        log("error", "tftpd-log-socket", "message", tftpd_log.error().message);
-        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-        return util::k_exit_failure;
-    }
     tftp::TransferTracker transfers;
 
     // 4. in.tftpd's command line, and who starts it. As root with --user, a helper forked now
@@ -470,7 +467,26 @@ int serve(const ServeOptions& given, std::ostream& out) {
         log("info", "privileges-dropped", "user", *options.user, "uid", ::getuid());
     }
 
-    // 5. in.tftpd, supervised.
+    // 5. The served tree, the remap file and in.tftpd's log socket, as the running user.
+    loaded = load(options, tree, out, Publish::yes);
+    if (!loaded) {
+        log("error", "load", "message", loaded.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_usage;
+    }
+    if (auto st = util::write_file_atomic(remap, tftp::remap_rules(), 0644); !st) {
+        log("error", "remap", "message", st.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+    auto tftpd_log = open_tftpd_log_socket(tree.root());
+    if (!tftpd_log) {
+        log("error", "tftpd-log-socket", "message", tftpd_log.error().message);
+        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
+        return util::k_exit_failure;
+    }
+
+    // 6. in.tftpd, supervised.
     tftp::Supervisor supervisor(launcher, tftp::tftpd_argv(topt));
     if (auto st = supervisor.start(tftp::Clock::now()); !st) {
         log("error", "tftpd-start", "message", st.error().message);
@@ -569,7 +585,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
                         running = false;
                     } else if (si.ssi_signo == SIGHUP) {
-                        auto again = load(options, tree, out);
+                        auto again = load(options, tree, out, Publish::yes);
                         if (!again) {
                             log("error", "reload-failed", "message", again.error().message);
                         } else {

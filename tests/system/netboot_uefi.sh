@@ -136,8 +136,7 @@ QEMU_PID=$!
 stub() { grep -aq "EFI stub: Booting Linux Kernel" "$T/serial.log"; }
 nb_wait_for "$BOOT_TIMEOUT" stub || fail "no 'EFI stub: Booting Linux Kernel' within $BOOT_TIMEOUT s"
 boot_s=$((SECONDS - t_boot))
-kill -KILL "$QEMU_PID" 2>/dev/null || true
-wait "$QEMU_PID" 2>/dev/null || true
+{ kill -KILL "$QEMU_PID"; wait "$QEMU_PID"; } 2>/dev/null || true
 QEMU_PID=
 
 # What happened on the wire, from the daemon's log: our offer, the boot server exchange when
