@@ -130,7 +130,8 @@ mutations() { # the create/update/delete calls in a request log since line $2
 }
 
 # --- no contact needed ---
-check "dry-run without an image or key" 0 "$uhs_image" publish "$cluster" --dry-run
+mkdir -p "$T/emptyhome"
+check "dry-run without an image or key" 0 env HOME="$T/emptyhome" "$uhs_image" publish "$cluster" --dry-run
 contains "dry-run names the dataset" "dataset   tank/uhs/images/<image-id>"
 contains "dry-run names the share" "nfs share /mnt/tank/uhs/images/<image-id>  ro, maproot root:root, networks 192.168.50.0/24"
 contains "dry-run lists node state" "cm5-6  zvol tank/uhs/state/cm5-6  extent uhs-super6c-cm5-6  target super6c-cm5-6"
