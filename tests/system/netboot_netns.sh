@@ -204,6 +204,25 @@ grep -q "BOOTED image img-a" "$T/kill.log" || fail "not booted after restart"
 grep -q "event=tftpd-exited" "$T/serve.log" || fail "exit not logged"
 pass "in.tftpd killed mid-transfer: restarted, retry succeeded"
 
+# 5b. A switch applied while one of the node's transfers runs (a second DISCOVER of the node
+# arrives mid-kernel): the file in flight comes whole from the old image, what follows from the
+# new one; never a torn file.
+sim --expect "$T/out/img-a" --expect "$T/out/img-b" --pause-after 4 --pause-ms 300 --ack-delay-us 1500 \
+  --node 2c:cf:67:10:00:05,10000005,serial > "$T/inflight.log" &
+SIMPID=$!
+nb_wait_for 20 grep -q paused "$T/inflight.log" || fail "simulator never paused"
+"$NETBOOT" switch cm5-5 img-b --cluster "$T/cluster.yaml" --images "$T/out" --state "$T/state" > /dev/null
+sleep 0.8  # the kernel transfer (≈2000 blocks, 1.5 ms per ACK) is under way
+sim --expect "$T/out/img-b" --node 2c:cf:67:10:00:05,10000005,serial > "$T/inflight2.log" \
+  || { cat "$T/inflight2.log"; fail "second boot during the transfer"; }
+grep -q "BOOTED image img-b" "$T/inflight2.log" || fail "the second DISCOVER did not apply the switch"
+wait "$SIMPID" || { cat "$T/inflight.log"; fail "the transfer in flight across the switch"; }
+grep -q "file 10000005/kernel_2712.img bytes 3000000 .* image img-a" "$T/inflight.log" \
+  || { cat "$T/inflight.log"; fail "the kernel in flight was not whole from img-a"; }
+grep -q "file 10000005/initramfs_2712 bytes .* image img-b" "$T/inflight.log" \
+  || { cat "$T/inflight.log"; fail "the switch did not take effect during the first boot"; }
+pass "switch applied mid-transfer: the file in flight stayed whole (img-a), the next came from img-b"
+
 # 6. Fuzzed DHCP input: counted, dropped, daemon alive and still booting nodes.
 sim --fuzz 3000 --node 2c:cf:67:10:00:02,10000002,mac > /dev/null
 sleep 0.5
