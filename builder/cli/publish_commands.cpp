@@ -7,6 +7,8 @@
 #include "netboot/truenas/client.hpp"
 #include "netboot/truenas/publish.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -67,6 +69,21 @@ util::Result<std::set<std::string>> referenced_images(const config::Cluster& clu
         }
     }
     return ids;
+}
+
+// "2026-12-01T15:40:12.123456Z": the time publish records as uhs:published.
+std::string utc_now_micros() {
+    const auto now = std::chrono::system_clock::now();
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    const std::time_t seconds = static_cast<std::time_t>(micros / 1000000);
+    std::tm utc{};
+    ::gmtime_r(&seconds, &utc);
+    char text[96];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<long long>(micros % 1000000));
+    return text;
 }
 
 util::Result<int> parse_keep(const std::string& text) {
@@ -218,7 +235,7 @@ int run_publish(const ParsedArgs& args, Io& io) {
     truenas::PublishRequest request;
     request.rootfs_tar = rootfs;
     request.chap_secret = chap ? &*chap : nullptr;
-    request.published_at = static_cast<std::int64_t>(std::time(nullptr));
+    request.published_at = utc_now_micros();
     request.referenced = std::move(referenced);
     if (::isatty(STDERR_FILENO) == 1) {
         request.progress = &io.err;

@@ -383,9 +383,9 @@ util::Status publish_image(Steps& steps, RootfsReceiver& receiver, const Publish
         }
         steps.record("dataset", plan.dataset, "unchanged");
     } else {
-        const json properties = json::array(
-            {{{"key", k_image_property}, {"value", plan.image_id}},
-             {{"key", k_published_property}, {"value", std::to_string(request.published_at)}}});
+        const json properties =
+            json::array({{{"key", k_image_property}, {"value", plan.image_id}},
+                         {{"key", k_published_property}, {"value", request.published_at}}});
         UHS_TRY(steps.create("pool.dataset", {{"name", plan.dataset},
                                               {"type", "FILESYSTEM"},
                                               {"atime", "OFF"},
@@ -544,7 +544,7 @@ util::Status prune_images(Steps& steps, const PublishPlan& plan,
         std::string image_id;
         std::string dataset;
         std::string mountpoint;
-        long long published = 0;
+        std::string published; // UTC, fixed-width: sorts as text
     };
     std::vector<Candidate> candidates;
     for (const json& child : parent->value("children", json::array())) {
@@ -554,11 +554,10 @@ util::Status prune_images(Steps& steps, const PublishPlan& plan,
         if (!owner || name != plan.images_parent + "/" + *owner) {
             continue;
         }
-        Candidate c{*owner, name, child.value("mountpoint", "/mnt/" + name), 0};
+        Candidate c{*owner, name, child.value("mountpoint", "/mnt/" + name), {}};
         const auto published = user_property(child, k_published_property);
-        if (published && !published->empty() &&
-            published->find_first_not_of("0123456789") == std::string::npos) {
-            c.published = std::stoll(*published);
+        if (published) {
+            c.published = *published;
         }
         candidates.push_back(std::move(c));
     }

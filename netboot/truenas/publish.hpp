@@ -8,7 +8,7 @@
 //
 // Layout on the NAS (DATASET = storage.truenas.dataset):
 //   DATASET/images/<image-id>            FILESYSTEM, user property uhs:image-id=<image-id>
-//                                        (and uhs:published=<unix time>), readonly=ON after the
+//                                        (and uhs:published=<UTC time, µs>), readonly=ON after the
 //                                        rootfs is in, snapshot @uhs-<image-id>, NFS share of
 //                                        its mountpoint: ro, maproot root:root, networks =
 //                                        network.subnet
@@ -124,9 +124,11 @@ std::string to_text(const PublishReport& report);
 struct PublishRequest {
     std::filesystem::path rootfs_tar;
     const Secret* chap_secret = nullptr; // required when plan.iscsi
-    std::int64_t published_at = 0;       // unix time recorded as uhs:published
-    std::set<std::string> referenced;    // image ids nodes use (never pruned)
-    std::ostream* progress = nullptr;    // a line per step (the CLI passes stderr on a TTY)
+    // When, as uhs:published: "2026-12-01T15:40:12.123456Z" (fixed width, so newest sorts
+    // last as text; microseconds so two publishes in one second still have an order).
+    std::string published_at;
+    std::set<std::string> referenced; // image ids nodes use (never pruned)
+    std::ostream* progress = nullptr; // a line per step (the CLI passes stderr on a TTY)
 };
 
 // Runs the plan against the NAS. Fails at the first step that fails, naming it; what was done

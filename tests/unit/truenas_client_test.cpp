@@ -273,7 +273,7 @@ TEST_CASE("truenas: publish is idempotent and refuses foreign datasets", "[truen
     PublishRequest request;
     request.rootfs_tar = "rootfs.tar";
     request.chap_secret = &chap;
-    request.published_at = 1700000000;
+    request.published_at = "2023-11-14T22:13:20.000000Z";
 
     MemoryApi api;
     CountingReceiver receiver;
