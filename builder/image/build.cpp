@@ -145,6 +145,22 @@ util::Status assemble_boot(const config::Cluster& cluster, const fs::path& root,
     return {};
 }
 
+// Dates every entry of `dir` (and `dir`) SOURCE_DATE_EPOCH: the FAT partition of disk.img
+// records the copies' times, which would otherwise be the wall clock of the build.
+util::Status clamp_tree_mtimes(const fs::path& dir, std::int64_t epoch) {
+    const timespec times[2] = {{static_cast<time_t>(epoch), 0}, {static_cast<time_t>(epoch), 0}};
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+        ::utimensat(AT_FDCWD, it->path().c_str(), times, AT_SYMLINK_NOFOLLOW);
+    }
+    if (ec || ::utimensat(AT_FDCWD, dir.c_str(), times, 0) != 0) {
+        return fail(Errc::io, "cannot date ", dir.string(), ": ",
+                    ec ? ec.message() : util::errno_text(errno));
+    }
+    return {};
+}
+
 // Restores a root the stage cache saved (a tar from write_tree_tar), refusing anything that
 // would land outside `root` exactly as a package would be.
 util::Status restore_stage(const fs::path& tar, const fs::path& root) {
@@ -423,6 +439,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     say("artifacts: boot/, rootfs.tar, nodes/, sbom.spdx.json" +
         std::string(options.disk ? ", disk.img" : ""));
     UHS_CHECK(assemble_boot(cluster, root, image / "boot", result.warnings));
+    UHS_CHECK(clamp_tree_mtimes(image / "boot", sde));
     (void)UHS_TRY(write_tree_tar(root, image / "rootfs.tar", TarOptions{sde}));
     result.phases.push_back({"rootfs.tar", clock.lap()});
     UHS_CHECK(write_node_trees(cluster, result.image_id, image));

@@ -88,9 +88,18 @@ Result<CommandOutput> PosixCommandRunner::run(const Command& command) {
         argv.push_back(const_cast<char*>(arg.c_str()));
     }
     argv.push_back(nullptr);
+    // extra_env replaces inherited entries of the same name: the first match is the one a
+    // child's getenv() sees (TZ=UTC for mtools must win over the caller's TZ).
     std::vector<char*> envp;
     for (char** e = environ; *e != nullptr; ++e) {
-        envp.push_back(*e);
+        const std::string_view entry(*e);
+        const std::string_view name = entry.substr(0, entry.find('=') + 1);
+        const bool overridden =
+            std::any_of(command.extra_env.begin(), command.extra_env.end(),
+                        [&](const std::string& extra) { return extra.starts_with(name); });
+        if (!overridden) {
+            envp.push_back(*e);
+        }
     }
     for (const std::string& entry : command.extra_env) {
         envp.push_back(const_cast<char*>(entry.c_str()));

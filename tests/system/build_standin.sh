@@ -69,6 +69,9 @@ id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["image_id"]
 img=$work/out-a/$id
 [ -f "$img/manifest.json" ] || fail "no manifest.json in $img"
 ls "$work/out-a" | grep -q partial && fail "a temp directory was left in the output"
+# Nothing the chroot mounted (/proc, /sys, /dev) is visible on the host: it lived in the
+# child's own mount namespace.
+! grep -q " $work/" /proc/self/mounts || fail "the build left mounts on the host: $(grep " $work/" /proc/self/mounts)"
 
 # The root: owners, modes, mtimes, build-only files gone (Python's tarfile reads the pax tar).
 python3 - "$img/rootfs.tar" "$lock" <<'PY'
