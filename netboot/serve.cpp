@@ -16,8 +16,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <future>
 #include <map>
 #include <memory>
+#include <sstream>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -509,6 +511,16 @@ int serve(const ServeOptions& given, std::ostream& out) {
     std::uint64_t not_pi_seen = 0;
     std::uint64_t loop_errors = 0;
     std::vector<HttpClient> http_clients;
+    std::future<util::Result<Loaded>> reloading; // valid while a reload runs
+    std::shared_ptr<std::ostringstream> reload_out;
+    bool reload_again = false;
+    auto start_reload = [&] {
+        reload_out = std::make_shared<std::ostringstream>();
+        reloading = std::async(std::launch::async, [&options, &tree, sink = reload_out] {
+            return load(options, tree, *sink, Publish::yes);
+        });
+        log("info", "reload-started");
+    };
     // Lines a remote peer causes one per packet: 100 at once, then 20 a second.
     LogRateLimit packet_log(20, 100);
     while (running) {
@@ -585,30 +597,45 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
                         running = false;
                     } else if (si.ssi_signo == SIGHUP) {
-                        auto again = load(options, tree, out, Publish::yes);
-                        if (!again) {
-                            log("error", "reload-failed", "message", again.error().message);
+                        // Reloading may import images (copies of many MB): a worker does it
+                        // while the loop keeps answering; a SIGHUP meanwhile reloads again.
+                        if (reloading.valid()) {
+                            reload_again = true;
                         } else {
-                            // in.tftpd and the DHCP socket are bound to the old address and
-                            // interface: keep both until a restart rather than answer with
-                            // a TFTP server nobody listens on.
-                            if (again->tftp_address != loaded->tftp_address ||
-                                again->interface != loaded->interface) {
-                                log("warn", "reload-kept-network", "message",
-                                    "TFTP address and DHCP interface changes take effect at "
-                                    "restart",
-                                    "tftp", loaded->tftp_address, "interface",
-                                    loaded->interface.value_or(""));
-                                again->tftp_address = loaded->tftp_address;
-                                again->proxy.tftp_server = loaded->proxy.tftp_server;
-                                again->interface = loaded->interface;
-                            }
-                            loaded = std::move(again);
-                            registry.set_nodes(loaded->nodes);
-                            registry.update_counters([](status::Counters& c) { ++c.reloads; });
-                            log("info", "reloaded", "nodes", loaded->nodes.size());
+                            start_reload();
                         }
                     }
+                }
+            }
+            if (reloading.valid() &&
+                reloading.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+                auto again = reloading.get();
+                out << reload_out->str(); // what publishing said, in one piece
+                if (!again) {
+                    log("error", "reload-failed", "message", again.error().message);
+                } else {
+                    // in.tftpd and the DHCP socket are bound to the old address and
+                    // interface: keep both until a restart rather than answer with
+                    // a TFTP server nobody listens on.
+                    if (again->tftp_address != loaded->tftp_address ||
+                        again->interface != loaded->interface) {
+                        log("warn", "reload-kept-network", "message",
+                            "TFTP address and DHCP interface changes take effect at "
+                            "restart",
+                            "tftp", loaded->tftp_address, "interface",
+                            loaded->interface.value_or(""));
+                        again->tftp_address = loaded->tftp_address;
+                        again->proxy.tftp_server = loaded->proxy.tftp_server;
+                        again->interface = loaded->interface;
+                    }
+                    loaded = std::move(again);
+                    registry.set_nodes(loaded->nodes);
+                    registry.update_counters([](status::Counters& c) { ++c.reloads; });
+                    log("info", "reloaded", "nodes", loaded->nodes.size());
+                }
+                if (reload_again) {
+                    reload_again = false;
+                    start_reload();
                 }
             }
             // Port 67 (DISCOVERs) and the PXE boot server port 4011 (UEFI clients' REQUESTs).
@@ -740,6 +767,9 @@ int serve(const ServeOptions& given, std::ostream& out) {
         }
     }
     log("info", "stopping");
+    if (reloading.valid()) {
+        reloading.wait(); // a reload in progress finishes its import (no half-made image)
+    }
     supervisor.stop();
     ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     log("info", "stopped");

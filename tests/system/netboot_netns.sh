@@ -264,4 +264,28 @@ DAEMON_PID=
 if [ -n "$TFTPD" ] && kill -0 "$TFTPD" 2>/dev/null; then fail "in.tftpd left running"; fi
 grep -q "event=stopped" "$T/serve.log" || fail "no stopped log"
 pass "SIGTERM: clean stop, in.tftpd gone"
+
+# 8. A reload that imports a large image (800 MB here) runs beside the loop: /metrics answers
+# at once and the reload completes. A daemon of its own: no --image, its own state and port.
+mkdir -p "$T/out2" && cp -a "$T/out/img-a" "$T/out2/"
+rm -rf "$T/out2/img-a/nodes/10000006" "$T/out2/img-a/nodes/2c-cf-67-10-00-06"
+nb_cluster "$T/cluster2.yaml" 10.77.0.2 br0 "$SRC" cm5-6
+ip netns exec "$SRV" "$NETBOOT" serve "$T/cluster2.yaml" --images "$T/out2" --state "$T/state2" \
+  --http 127.0.0.1:9471 --user nobody > "$T/serve2.log" 2>&1 &
+DAEMON_PID=$!
+nb_wait_for 15 grep -q "event=tftp-healthy" "$T/serve2.log" || { cat "$T/serve2.log"; fail "second daemon never became healthy"; }
+mkdir -p "$T/out2/img-big/boot" "$T/out2/img-big/nodes/10000006" "$T/out2/img-big/nodes/2c-cf-67-10-00-06"
+head -c 800000000 /dev/zero > "$T/out2/img-big/boot/kernel_2712.img"
+for d in 10000006 2c-cf-67-10-00-06; do printf 'arm_64bit=1\n' > "$T/out2/img-big/nodes/$d/config.txt"; done
+nb_cluster "$T/cluster2.yaml" 10.77.0.2 br0 "$SRC"
+kill -HUP "$DAEMON_PID"
+nb_wait_for 5 grep -q "event=reload-started" "$T/serve2.log" || fail "reload not started"
+inns "$SRV" curl -sf -m 1 -o /dev/null http://127.0.0.1:9471/metrics || fail "/metrics blocked by a reload's import"
+nb_wait_for 60 grep -q "event=reloaded nodes=6" "$T/serve2.log" || { tail "$T/serve2.log"; fail "large reload never finished"; }
+[ "$(stat -c %s "$T/state2/tftproot/.images/img-big/boot/kernel_2712.img")" = 800000000 ] || fail "img-big not imported"
+kill -TERM "$DAEMON_PID"
+wait "$DAEMON_PID" || fail "second daemon exit code $?"
+DAEMON_PID=
+rm -rf "$T/out2" "$T/state2"
+pass "a reload importing 800 MB never held up the loop"
 echo "PASS"
