@@ -55,6 +55,7 @@ i=$(e2e_config_value "$work/config.txt" initramfs)
 [ -n "$k" ] && [ -n "$i" ] || e2e_fail "config.txt names no kernel= or initramfs"
 MTOOLS_SKIP_CHECK=1 mcopy -n -i "$fat" "::$k" "$work/kernel" || e2e_fail "the boot partition has no $k"
 MTOOLS_SKIP_CHECK=1 mcopy -n -i "$fat" "::$i" "$work/initrd" || e2e_fail "the boot partition has no $i"
+e2e_need_arm64_image "$work/kernel"
 echo "kernel: $k ($(stat -c %s "$work/kernel") bytes), initramfs: $i ($(stat -c %s "$work/initrd") bytes)"
 
 # The disk's own cmdline.txt when it has one; a disk boots its own root, so an NFS root on it

@@ -69,6 +69,7 @@ fi
 [ -n "$initrd" ] || initrd=$(LC_ALL=C ls "$root"/boot/initrd.img-* 2>/dev/null | tail -n 1)
 [ -f "$kernel" ] || e2e_fail "no kernel in $E2E_IMAGE/boot or the root's /boot"
 [ -f "$initrd" ] || e2e_fail "no initramfs in $E2E_IMAGE/boot or the root's /boot"
+e2e_need_arm64_image "$kernel"
 echo "kernel: $kernel ($(stat -c %s "$kernel") bytes)"
 echo "initramfs: $initrd ($(stat -c %s "$initrd") bytes)"
 # Without overlays/nfsroot's script in it the node would boot a bare read-only root: say why

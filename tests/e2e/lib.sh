@@ -60,6 +60,13 @@ e2e_config_value() {
   sed -n "s/^$2[= ]\([^ ]*\).*/\1/p" "$1" | head -n 1
 }
 
+# Skips unless FILE is an arm64 Linux Image ("ARM\x64" at offset 56): a stand-in kernel (the
+# generated test repository's) cannot boot, and that is no failure of the image.
+e2e_need_arm64_image() {
+  [ "$(od -An -c -j 56 -N 4 "$1" 2>/dev/null | tr -d ' \n')" = 'ARMd' ] ||
+    e2e_skip "$1 is not a bootable arm64 kernel Image (built from a stand-in kernel package?)"
+}
+
 # Lists an initramfs's members with initramfs-tools' lsinitramfs (Debian's initramfs is an
 # uncompressed cpio of modules followed by a compressed one); nothing when it is not installed.
 e2e_initramfs_list() {
