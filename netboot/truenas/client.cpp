@@ -383,6 +383,19 @@ public:
         }
     }
 
+    // Bytes already there without waiting: nullopt when none, 0 when the peer closed.
+    util::Result<std::optional<std::size_t>> try_recv(char* buffer, std::size_t size) {
+        std::size_t got = 0;
+        const CURLcode code = curl_easy_recv(m_easy.get(), buffer, size, &got);
+        if (code == CURLE_AGAIN) {
+            return std::optional<std::size_t>();
+        }
+        if (code != CURLE_OK) {
+            return std::optional<std::size_t>(0);
+        }
+        return std::optional<std::size_t>(got);
+    }
+
 private:
     util::Status wait(short events, Deadline deadline, std::string_view during) {
         for (;;) {
@@ -470,6 +483,53 @@ public:
             ws::encode_frame({true, ws::Opcode::text, text}, ws::random_mask()), deadline, during);
     }
 
+    // Handles what arrived while nobody was reading (between calls, e.g. during a long rootfs
+    // extraction): answers pings, drops notifications. Returns false when the server closed
+    // the connection meanwhile (a close frame or EOF), so the caller can open a new one before
+    // sending anything.
+    util::Result<bool> drain() {
+        char buffer[16384];
+        const Deadline deadline = Clock::now() + std::chrono::milliseconds(500);
+        for (;;) {
+            auto frame = m_decoder.next();
+            if (!frame) {
+                return false;
+            }
+            if (!*frame) {
+                auto got = UHS_TRY(m_stream.try_recv(buffer, sizeof buffer));
+                if (!got) {
+                    return m_open;
+                }
+                if (*got == 0) {
+                    m_open = false;
+                    return false;
+                }
+                m_decoder.feed(std::string_view(buffer, *got));
+                continue;
+            }
+            auto message = m_assembler.add(std::move(**frame));
+            if (!message) {
+                return false;
+            }
+            if (!*message) {
+                continue;
+            }
+            if ((*message)->opcode == ws::Opcode::ping) {
+                UHS_CHECK(m_stream.send_all(
+                    ws::encode_frame({true, ws::Opcode::pong, (*message)->payload},
+                                     ws::random_mask()),
+                    deadline, "answering a ping"));
+            } else if ((*message)->opcode == ws::Opcode::close) {
+                (void)m_stream.send_all(
+                    ws::encode_frame({true, ws::Opcode::close, (*message)->payload.substr(0, 2)},
+                                     ws::random_mask()),
+                    deadline, "closing");
+                m_open = false;
+                return false;
+            }
+        }
+    }
+
     // The next text message; answers pings, and turns a close into an error.
     util::Result<std::string> recv_text(Deadline deadline, std::string_view during) {
         char buffer[16384];
@@ -529,20 +589,86 @@ private:
     bool m_open = false;
 };
 
+// Opens wss://HOST/api/current: the upgrade's status and, on 101, the socket.
+struct OpenedSocket {
+    Upgrade upgrade;
+    std::optional<WebSocket> socket;
+};
+
+util::Result<OpenedSocket> open_websocket(const ClientOptions& options) {
+    TlsStream stream = UHS_TRY(TlsStream::open(options));
+    WebSocket socket(std::move(stream), options);
+    const Upgrade upgrade = UHS_TRY(socket.handshake("/api/current"));
+    OpenedSocket opened{upgrade, std::nullopt};
+    if (upgrade.status == 101) {
+        opened.socket.emplace(std::move(socket));
+    }
+    return opened;
+}
+
 class JsonRpcApi final : public Api {
 public:
-    JsonRpcApi(WebSocket socket, const ClientOptions& options)
-        : m_socket(std::move(socket)), m_options(options) {}
+    JsonRpcApi(const ClientOptions& options, const Secret& api_key)
+        : m_options(options), m_key(api_key) {}
+
+    // Logs in on `socket` (already upgraded with this object's options).
+    util::Status start(WebSocket socket) {
+        m_socket.emplace(std::move(socket));
+        return login();
+    }
 
     util::Result<json> call(const std::string& method, const json& params) override {
+        // A connection the server closed while we were not reading is replaced before the
+        // call is sent, so nothing is sent twice. Bounded (per call), so a NAS that drops every
+        // session is reported rather than chased.
+        for (int tries = 0; !UHS_TRY(m_socket->drain()); ++tries) {
+            if (tries == k_max_reconnects) {
+                return fail(Errc::io, "TrueNAS ", m_options.endpoint.host_header(),
+                            ": the server keeps closing the WebSocket (", method, ")");
+            }
+            UHS_CHECK(reconnect());
+        }
+        return send_and_wait(method, params);
+    }
+
+    Generation generation() const override { return Generation::jsonrpc; }
+
+    const ClientOptions& options() const { return m_options; }
+
+private:
+    static constexpr int k_max_reconnects = 3;
+
+    util::Status login() {
+        const json ok =
+            UHS_TRY(send_and_wait("auth.login_with_api_key", json::array({m_key.reveal()})));
+        if (ok != true) {
+            return fail(Errc::refused, "TrueNAS ", m_options.endpoint.host_header(),
+                        ": the API key was rejected (auth.login_with_api_key)");
+        }
+        return {};
+    }
+
+    util::Status reconnect() {
+        m_socket.reset();
+        OpenedSocket opened = UHS_TRY(open_websocket(m_options));
+        if (!opened.socket) {
+            return fail(Errc::io, "TrueNAS ", m_options.endpoint.host_header(),
+                        ": reconnecting, the WebSocket upgrade answered HTTP ",
+                        std::to_string(opened.upgrade.status));
+        }
+        m_socket.emplace(std::move(*opened.socket));
+        return login();
+    }
+
+    util::Result<json> send_and_wait(const std::string& method, const json& params) {
         const std::uint64_t id = ++m_next_id;
         const Deadline deadline = Clock::now() + m_options.call_timeout;
         const std::string during = "during " + method;
         UHS_CHECK(
-            with_hint(m_socket.send_text(jsonrpc_request(id, method, params), deadline, during)));
+            with_hint(m_socket->send_text(jsonrpc_request(id, method, params), deadline, during)));
         // Notifications (job progress, events) may come first; skip them until our reply.
         for (;;) {
-            const std::string text = UHS_TRY(with_hint(m_socket.recv_text(deadline, during)));
+            const std::string text = UHS_TRY(with_hint(m_socket->recv_text(deadline, during)));
             json reply = json::parse(text, nullptr, false);
             if (reply.is_discarded()) {
                 return fail(Errc::integrity, "TrueNAS sent invalid JSON ", during);
@@ -553,9 +679,6 @@ public:
         }
     }
 
-    Generation generation() const override { return Generation::jsonrpc; }
-
-private:
     template <class T> util::Result<T> with_hint(util::Result<T> result) {
         if (!result && result.error().code == Errc::io) {
             result.error().message += " (the call may or may not have taken effect; publish "
@@ -570,8 +693,9 @@ private:
         return status;
     }
 
-    WebSocket m_socket;
-    ClientOptions m_options;
+    ClientOptions m_options; // the sockets point at this copy: the object is never moved
+    Secret m_key;
+    std::optional<WebSocket> m_socket;
     std::uint64_t m_next_id = 0;
 };
 
@@ -667,17 +791,11 @@ util::Result<std::unique_ptr<Api>> connect(const ClientOptions& options, const S
     const std::string where = options.endpoint.host_header();
     std::chrono::milliseconds backoff = options.backoff;
     for (int attempt = 1;; ++attempt) {
-        TlsStream stream = UHS_TRY(TlsStream::open(options));
-        WebSocket socket(std::move(stream), options);
-        const Upgrade upgrade = UHS_TRY(socket.handshake("/api/current"));
-        if (upgrade.status == 101) {
-            auto api = std::make_unique<JsonRpcApi>(std::move(socket), options);
-            const json ok =
-                UHS_TRY(api->call("auth.login_with_api_key", json::array({api_key.reveal()})));
-            if (ok != true) {
-                return fail(Errc::refused, "TrueNAS ", where,
-                            ": the API key was rejected (auth.login_with_api_key)");
-            }
+        auto api = std::make_unique<JsonRpcApi>(options, api_key);
+        OpenedSocket opened = UHS_TRY(open_websocket(api->options()));
+        const Upgrade upgrade = opened.upgrade;
+        if (opened.socket) {
+            UHS_CHECK(api->start(std::move(*opened.socket)));
             return std::unique_ptr<Api>(std::move(api));
         }
         if (upgrade.status == 404) {

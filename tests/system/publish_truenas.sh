@@ -262,6 +262,18 @@ check "JSON-RPC re-run after the drop finishes" 0 publish rpc $img_b
 contains "dataset made on the re-run" "created   dataset  tank/uhs/images/$img_b"
 stop_standin
 
+# The server ends the session between calls: the client sees the close before its next call
+# and reconnects (and logs in again) instead of sending into a dead connection.
+start_standin rpcclose 25.04 --close-after-calls 20
+check "JSON-RPC session closed between calls" 0 publish rpcclose $img_a
+expect "reconnected several times" test "$(grep -c '"status": 101' "$T/rpcclose/requests.log")" -ge 3
+expect "logged in on every session" test "$(grep -c '"auth": "valid"' "$T/rpcclose/requests.log")" -eq "$(grep -c '"status": 101' "$T/rpcclose/requests.log")"
+stop_standin
+start_standin rpcclose2 25.04 --close-after-calls 1
+check "JSON-RPC server closing after every call is reported" 1 publish rpcclose2 $img_a
+contains "reconnects are bounded" "the server keeps closing the WebSocket"
+stop_standin
+
 start_standin rpc 25.04 --stall-on pool.dataset.query
 timeout=1 check "JSON-RPC stalled call times out" 1 publish rpc $img_a
 contains "timeout reported (rpc)" "timed out during pool.dataset.query"
