@@ -2,6 +2,7 @@
 // TrueNAS request building, secrets, the publish plan, and publish's steps against an
 // in-memory middleware (the Api seam).
 #include "builder/config/cluster.hpp"
+#include "builder/util/archive.hpp"
 #include "builder/util/fs.hpp"
 #include "netboot/truenas/client.hpp"
 #include "netboot/truenas/publish.hpp"
@@ -320,4 +321,55 @@ TEST_CASE("truenas: publish is idempotent and refuses foreign datasets", "[truen
           std::string::npos);
     CHECK(untouched.received == 0);
     CHECK(std::none_of(foreign.calls.begin(), foreign.calls.end(), mutates));
+}
+
+namespace {
+
+// A tar with `members` (name, content) written by libarchive (pax, as `build` writes).
+void write_tar(const std::filesystem::path& file,
+               const std::vector<std::pair<std::string, std::string>>& members) {
+    util::ArchiveWriter writer(archive_write_new());
+    archive_write_set_format_pax_restricted(writer.get());
+    REQUIRE(archive_write_open_filename(writer.get(), file.c_str()) == ARCHIVE_OK);
+    for (const auto& [name, content] : members) {
+        util::ArchiveEntry entry(archive_entry_new());
+        archive_entry_set_pathname(entry.get(), name.c_str());
+        archive_entry_set_filetype(entry.get(), AE_IFREG);
+        archive_entry_set_perm(entry.get(), 0644);
+        archive_entry_set_size(entry.get(), static_cast<la_int64_t>(content.size()));
+        REQUIRE(archive_write_header(writer.get(), entry.get()) == ARCHIVE_OK);
+        REQUIRE(archive_write_data(writer.get(), content.data(), content.size()) ==
+                static_cast<la_ssize_t>(content.size()));
+    }
+    REQUIRE(archive_write_close(writer.get()) == ARCHIVE_OK);
+}
+
+} // namespace
+
+TEST_CASE("truenas: the rootfs lands in MOUNT/<image-id> and nowhere else", "[truenas]") {
+    test::TestDir dir;
+    const config::Cluster cluster = example_cluster();
+    const PublishPlan plan = make_publish_plan(cluster, std::string("img1"), std::nullopt);
+    const auto mount = dir.path() / "mnt";
+    MountedDatasetReceiver receiver(mount);
+    const auto tar = dir.path() / "rootfs.tar";
+    write_tar(tar, {{"./etc/hostname", "node\n"}, {"usr/bin/tool", "#!/bin/sh\n"}});
+
+    // The dataset's mountpoint must already be there (publish created the dataset).
+    auto missing = receiver.receive(tar, plan);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("--mount") != std::string::npos);
+
+    std::filesystem::create_directories(mount / "img1");
+    REQUIRE(receiver.receive(tar, plan));
+    CHECK(*util::read_file(mount / "img1/etc/hostname") == "node\n");
+    CHECK(std::filesystem::exists(mount / "img1/usr/bin/tool"));
+
+    const auto evil = dir.path() / "evil.tar";
+    write_tar(evil, {{"etc/ok", "x"}, {"../escaped", "y"}});
+    auto refused = receiver.receive(evil, plan);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == util::Errc::integrity);
+    CHECK_FALSE(std::filesystem::exists(mount / "escaped"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "escaped"));
 }
