@@ -299,6 +299,13 @@ int run_plan(const ParsedArgs& args, Io& io) {
     }
     bool first = true;
     for (const config::Node& n : cluster->nodes) {
+        if (rpiboot::soc_of(n.model) == 0) {
+            // A UEFI board boots from its own firmware: there is no EEPROM to plan.
+            io.out << (first ? "" : "\n") << "# node " << n.name << " (slot " << n.slot << ", "
+                   << config::to_string(n.model) << "): no Raspberry Pi EEPROM\n";
+            first = false;
+            continue;
+        }
         io.out << (first ? "" : "\n") << "# node " << n.name << " (slot " << n.slot << ", "
                << config::to_string(n.model) << ", BCM" << rpiboot::soc_of(n.model) << ")\n"
                << rpiboot::node_bootconf(*cluster, n);

@@ -13,7 +13,17 @@ using util::Errc;
 using util::fail;
 
 int soc_of(config::BoardModel model) {
-    return model == config::BoardModel::cm4 ? 2711 : 2712;
+    switch (model) {
+    case config::BoardModel::cm5:
+    case config::BoardModel::cm5_lite:
+    case config::BoardModel::pi5:
+        return 2712;
+    case config::BoardModel::cm4:
+        return 2711;
+    case config::BoardModel::uefi_arm64:
+        return 0;
+    }
+    return 0;
 }
 
 std::string node_bootconf(const config::Cluster& cluster, const config::Node& node) {

@@ -10,7 +10,8 @@
 
 namespace uhs::rpiboot {
 
-// The SoC of a board model: 2712 (CM5, CM5 Lite, Pi 5) or 2711 (CM4).
+// The SoC of a board model: 2712 (CM5, CM5 Lite, Pi 5), 2711 (CM4), or 0 for a board with no
+// Raspberry Pi bootloader EEPROM (uefi-arm64: its firmware is the board's own).
 int soc_of(config::BoardModel model);
 
 // The bootloader config (bootconf.txt) a node needs to boot from this cluster's network:

@@ -401,6 +401,22 @@ TEST_CASE("rpiboot: the bundle is recovery5's layout with the node's config") {
     CHECK_FALSE(std::filesystem::exists(dir.path() / "other" / "pieeprom.sig"));
 }
 
+TEST_CASE("a UEFI board has no Pi SoC, so no bundle is made for it") {
+    CHECK(rpiboot::soc_of(config::BoardModel::cm5_lite) == 2712);
+    CHECK(rpiboot::soc_of(config::BoardModel::pi5) == 2712);
+    CHECK(rpiboot::soc_of(config::BoardModel::cm4) == 2711);
+    CHECK(rpiboot::soc_of(config::BoardModel::uefi_arm64) == 0);
+    test::TestDir dir;
+    auto cluster = good_cluster();
+    config::Node node = cluster.nodes.at(0);
+    node.model = config::BoardModel::uefi_arm64;
+    auto refused = rpiboot::write_bundle(cluster, node, {dir.path() / "r", dir.path() / "e", 0},
+                                         dir.path() / "bundle");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("is a uefi-arm64") != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.path() / "bundle"));
+}
+
 TEST_CASE("enroll: serial and MAC are written into the node's entry, nothing else changes") {
     const std::string flow =
         "# cluster\napiVersion: uhs/v1\n"
