@@ -134,7 +134,14 @@ int run_publish(const ParsedArgs& args, Io& io) {
         return report(
             io, {"--image: '" + *image_id + "' is not an image id", util::Errc::invalid_input});
     }
-    const truenas::PublishPlan plan = truenas::make_publish_plan(*cluster, image_id, keep);
+    // CHAP only with a secret file: the node side logs in without one (overlays/README.md).
+    std::optional<std::string> chap_file = args.value("--chap-secret-file");
+    if (!chap_file) {
+        chap_file = env("UHS_CHAP_SECRET_FILE");
+    }
+    const bool iscsi = cluster->storage.state == config::StateStorage::iscsi;
+    const truenas::PublishPlan plan = truenas::make_publish_plan(
+        *cluster, image_id, keep, chap_file && iscsi ? truenas::Chap::yes : truenas::Chap::no);
 
     // 2. --dry-run: the plan, nothing read from secrets, nothing contacted.
     if (args.has("--dry-run")) {
@@ -182,30 +189,19 @@ int run_publish(const ParsedArgs& args, Io& io) {
         return report(io, util::with_context(api_key.error(), "storage.truenas.api_key_file"));
     }
     std::optional<truenas::Secret> chap;
-    if (plan.iscsi) {
-        auto path = args.value("--chap-secret-file");
-        if (!path) {
-            path = env("UHS_CHAP_SECRET_FILE");
-        }
-        if (!path) {
-            return report(io, {"storage.state is iscsi: pass --chap-secret-file FILE (mode 0600, "
-                               "12 to 16 characters, as TrueNAS requires for CHAP)",
-                               util::Errc::invalid_input});
-        }
-        auto secret = truenas::read_secret_file(*path, "CHAP secret");
+    if (plan.chap) {
+        auto secret = truenas::read_secret_file(*chap_file, "CHAP secret");
         if (!secret) {
             return report(io, secret.error());
         }
         if (secret->reveal().size() < 12 || secret->reveal().size() > 16) {
-            return report(io, {"CHAP secret file " + *path +
-                                   ": TrueNAS takes 12 to 16 "
-                                   "characters, this one has " +
+            return report(io, {"CHAP secret file " + *chap_file +
+                                   ": TrueNAS takes 12 to 16 characters, this one has " +
                                    std::to_string(secret->reveal().size()),
                                util::Errc::invalid_input});
         }
         chap = std::move(*secret);
     }
-
     truenas::ClientOptions options;
     auto endpoint = truenas::parse_endpoint(args.value("--url").value_or(
         env("UHS_TRUENAS_URL").value_or(cluster->storage.truenas.host)));
@@ -272,7 +268,8 @@ std::vector<util::SubcommandSpec> publish_commands() {
                 "read-write over NFS on this host), sets it read-only, snapshots it\n"
                 "@uhs-<image-id> and shares it over NFS (ro, maproot root, the cluster subnet).\n"
                 "With storage.state iscsi, one zvol DATASET/state/<node> per node and its iSCSI\n"
-                "extent, target (CHAP), initiator group and LUN. Every step checks first, so\n"
+                "extent, target (its initiator only, from the subnet; CHAP with\n"
+                "--chap-secret-file), initiator group and LUN. Every step checks first, so\n"
                 "running it again finishes an interrupted publish and otherwise changes nothing.\n"
                 "Talks JSON-RPC over wss://HOST/api/current (TrueNAS 25.04+), or REST /api/v2.0\n"
                 "(24.10) when the upgrade answers 404; TLS only, certificate verified.\n"
@@ -293,7 +290,8 @@ std::vector<util::SubcommandSpec> publish_commands() {
                     {"--state", TakesValue::yes,
                      "uhs-netboot's state directory (default /var/lib/uhs-netboot)", "DIR"},
                     {"--chap-secret-file", TakesValue::yes,
-                     "iSCSI CHAP secret, mode 0600 (or $UHS_CHAP_SECRET_FILE)", "FILE"},
+                     "require iSCSI CHAP with this secret, mode 0600 (or $UHS_CHAP_SECRET_FILE)",
+                     "FILE"},
                     {"--ca", TakesValue::yes,
                      "CA bundle for a self-signed NAS certificate (or $UHS_TRUENAS_CA)", "FILE"},
                     {"--url", TakesValue::yes,

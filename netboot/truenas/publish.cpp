@@ -3,6 +3,7 @@
 
 #include "builder/util/archive.hpp"
 #include "builder/util/strings.hpp"
+#include "firmware/bootcfg/node_boot.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -14,21 +15,9 @@ using util::Errc;
 using util::fail;
 namespace fs = std::filesystem;
 
-std::string node_initiator_iqn(const config::Cluster& cluster, const config::Node& node) {
-    std::vector<std::string_view> labels = util::split(cluster.cluster.domain, '.');
-    std::string reversed;
-    for (auto it = labels.rbegin(); it != labels.rend(); ++it) {
-        if (it->empty()) {
-            continue;
-        }
-        reversed += (reversed.empty() ? "" : ".") + util::to_lower(*it);
-    }
-    return "iqn.2025-01." + reversed + ":" + cluster.cluster.name + "-" + node.name;
-}
-
 PublishPlan make_publish_plan(const config::Cluster& cluster,
                               const std::optional<std::string>& image_id,
-                              std::optional<int> prune_keep) {
+                              std::optional<int> prune_keep, Chap chap) {
     const config::TrueNas& nas = cluster.storage.truenas;
     PublishPlan plan;
     plan.host = nas.host;
@@ -44,14 +33,18 @@ PublishPlan make_publish_plan(const config::Cluster& cluster,
     plan.state_parent = nas.dataset + "/state";
     plan.chap_user = "uhs-" + cluster.cluster.name;
     plan.prune_keep = prune_keep;
+    plan.chap = plan.iscsi && chap == Chap::yes;
     if (plan.iscsi) {
         for (const config::Node& node : cluster.nodes) {
             NodeStatePlan np;
             np.node = node.name;
             np.zvol = plan.state_parent + "/" + node.name;
-            np.target = cluster.cluster.name + "-" + node.name;
-            np.extent = ("uhs-" + np.target).substr(0, 64);
-            np.initiator_iqn = node_initiator_iqn(cluster, node);
+            // The names the node logs in with (firmware/bootcfg puts them on its command line):
+            // target <basename>:uhs-<cluster>-<node>, its own initiator IQN.
+            const std::string target_iqn = bootcfg::iscsi_target_iqn(cluster, node);
+            np.target = target_iqn.substr(bootcfg::k_truenas_iscsi_basename.size() + 1);
+            np.extent = np.target.substr(0, 64);
+            np.initiator_iqn = bootcfg::iscsi_initiator_iqn(cluster, node);
             np.initiator_comment = "uhs " + cluster.cluster.name + " " + node.name;
             plan.nodes.push_back(std::move(np));
         }
@@ -68,7 +61,8 @@ json to_json(const PublishPlan& plan) {
                          {"extent", np.extent},
                          {"target", np.target},
                          {"initiator", np.initiator_iqn},
-                         {"auth", "CHAP"}});
+                         {"auth", plan.chap ? "CHAP" : "NONE"},
+                         {"auth_networks", plan.networks}});
     }
     return json{
         {"host", plan.host},
@@ -84,7 +78,7 @@ json to_json(const PublishPlan& plan) {
           {"networks", plan.networks},
           {"nfs_version", plan.nfs_version}}},
         {"state", plan.iscsi ? "iscsi" : "tmpfs"},
-        {"chap_user", plan.iscsi ? json(plan.chap_user) : json(nullptr)},
+        {"chap_user", plan.chap ? json(plan.chap_user) : json(nullptr)},
         {"nodes", nodes},
         {"prune_keep", plan.prune_keep ? json(*plan.prune_keep) : json(nullptr)},
     };
@@ -111,8 +105,10 @@ std::string to_text(const PublishPlan& plan) {
     if (!plan.iscsi) {
         out << "state: tmpfs (no zvols, no iSCSI)\n";
     } else {
-        out << "state: iSCSI, CHAP user " << plan.chap_user << ", one sparse "
-            << (k_state_zvol_bytes >> 30) << " GiB zvol per node\n";
+        out << "state: iSCSI, one sparse " << (k_state_zvol_bytes >> 30)
+            << " GiB zvol per node; each target admits only its node's initiator from "
+            << util::join(plan.networks, ",")
+            << (plan.chap ? ", CHAP user " + plan.chap_user : std::string(", no CHAP")) << '\n';
         for (const NodeStatePlan& np : plan.nodes) {
             out << "  " << np.node << "  zvol " << np.zvol << "  extent " << np.extent
                 << "  target " << np.target << "  initiator " << np.initiator_iqn << '\n';
@@ -445,7 +441,7 @@ util::Status publish_image(Steps& steps, RootfsReceiver& receiver, const Publish
     return {};
 }
 
-util::Status publish_state(Steps& steps, const PublishPlan& plan, const Secret& chap) {
+util::Status publish_state(Steps& steps, const PublishPlan& plan, const Secret* chap) {
     UHS_CHECK(steps.ensure_parent(plan.state_parent));
 
     // Any portal will do; create one listening everywhere when the NAS has none.
@@ -461,32 +457,35 @@ util::Status publish_state(Steps& steps, const PublishPlan& plan, const Secret& 
         steps.record("portal", "0.0.0.0", "created");
     }
 
-    // One CHAP entry for the cluster (a tag groups credentials in TrueNAS). The secret is
-    // compared and sent, never printed.
+    // With --chap-secret-file: one CHAP entry for the cluster (a tag groups credentials in
+    // TrueNAS). The secret is compared and sent, never printed.
     json auth_tag;
-    auto auth = UHS_TRY(
-        steps.query_one("iscsi.auth", json::array({json::array({"user", "=", plan.chap_user})})));
-    if (auth) {
-        auth_tag = (*auth)["tag"];
-        if ((*auth).value("secret", std::string()) != chap.reveal()) {
-            UHS_TRY(steps.update("iscsi.auth", (*auth)["id"], {{"secret", chap.reveal()}}));
-            steps.record("chap", plan.chap_user, "updated");
-        } else {
-            steps.record("chap", plan.chap_user, "unchanged");
-        }
-    } else {
-        // A new tag, one above the highest in use.
-        const json all = UHS_TRY(steps.query_all("iscsi.auth", json::array()));
-        long tag = 1;
-        for (const json& row : all) {
-            if (row.contains("tag") && row["tag"].is_number_integer()) {
-                tag = std::max(tag, row["tag"].get<long>() + 1);
+    if (chap != nullptr) {
+        auto auth = UHS_TRY(steps.query_one(
+            "iscsi.auth", json::array({json::array({"user", "=", plan.chap_user})})));
+        if (auth) {
+            auth_tag = (*auth)["tag"];
+            if ((*auth).value("secret", std::string()) != chap->reveal()) {
+                UHS_TRY(steps.update("iscsi.auth", (*auth)["id"], {{"secret", chap->reveal()}}));
+                steps.record("chap", plan.chap_user, "updated");
+            } else {
+                steps.record("chap", plan.chap_user, "unchanged");
             }
+        } else {
+            // A new tag, one above the highest in use.
+            const json all = UHS_TRY(steps.query_all("iscsi.auth", json::array()));
+            long tag = 1;
+            for (const json& row : all) {
+                if (row.contains("tag") && row["tag"].is_number_integer()) {
+                    tag = std::max(tag, row["tag"].get<long>() + 1);
+                }
+            }
+            UHS_TRY(
+                steps.create("iscsi.auth",
+                             {{"tag", tag}, {"user", plan.chap_user}, {"secret", chap->reveal()}}));
+            steps.record("chap", plan.chap_user, "created");
+            auth_tag = tag;
         }
-        UHS_TRY(steps.create("iscsi.auth",
-                             {{"tag", tag}, {"user", plan.chap_user}, {"secret", chap.reveal()}}));
-        steps.record("chap", plan.chap_user, "created");
-        auth_tag = tag;
     }
 
     for (const NodeStatePlan& np : plan.nodes) {
@@ -514,15 +513,16 @@ util::Status publish_state(Steps& steps, const PublishPlan& plan, const Secret& 
             "extent", "iscsi.extent", json::array({json::array({"name", "=", np.extent})}),
             np.extent, {{"name", np.extent}, {"type", "DISK"}, {"disk", "zvol/" + np.zvol}},
             {{"blocksize", 512}, {"rpm", "SSD"}, {"comment", "uhs state " + np.node}}));
-        const json target_id =
-            UHS_TRY(steps.ensure("target", "iscsi.target",
-                                 json::array({json::array({"name", "=", np.target})}), np.target,
-                                 {{"name", np.target},
-                                  {"groups", json::array({{{"portal", portal_id},
-                                                           {"initiator", initiator_id},
-                                                           {"authmethod", "CHAP"},
-                                                           {"auth", auth_tag}}})}},
-                                 {{"mode", "ISCSI"}}));
+        const json target_id = UHS_TRY(steps.ensure(
+            "target", "iscsi.target", json::array({json::array({"name", "=", np.target})}),
+            np.target,
+            {{"name", np.target},
+             {"groups", json::array({{{"portal", portal_id},
+                                      {"initiator", initiator_id},
+                                      {"authmethod", chap != nullptr ? "CHAP" : "NONE"},
+                                      {"auth", auth_tag}}})},
+             {"auth_networks", plan.networks}},
+            {{"mode", "ISCSI"}}));
         UHS_TRY(steps.ensure("target-extent", "iscsi.targetextent",
                              json::array({json::array({"target", "=", target_id}),
                                           json::array({"extent", "=", extent_id})}),
@@ -597,10 +597,10 @@ util::Result<PublishReport> publish(Api& api, RootfsReceiver& receiver, const Pu
     Steps steps(api, report, request.progress);
     UHS_CHECK(publish_image(steps, receiver, plan, request, report.snapshot_namespace));
     if (plan.iscsi) {
-        if (request.chap_secret == nullptr) {
-            return fail(Errc::invalid_input, "storage.state is iscsi: a CHAP secret is needed");
+        if (plan.chap && request.chap_secret == nullptr) {
+            return fail(Errc::invalid_input, "the plan uses CHAP: a CHAP secret is needed");
         }
-        UHS_CHECK(publish_state(steps, plan, *request.chap_secret));
+        UHS_CHECK(publish_state(steps, plan, plan.chap ? request.chap_secret : nullptr));
     }
     if (plan.prune_keep) {
         UHS_CHECK(prune_images(steps, plan, request.referenced));

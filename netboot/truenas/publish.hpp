@@ -15,8 +15,13 @@
 //   DATASET/state/<node>                 VOLUME (sparse zvol), one per node, never deleted by
 //                                        publish: it holds /var/lib/containerd and
 //                                        /var/lib/kubelet across images
-//   iSCSI per node: initiator group (the node's IQN), extent zvol/DATASET/state/<node>,
-//   target <cluster>-<node> with CHAP (one auth entry uhs-<cluster>), target-extent LUN 0.
+//   iSCSI per node, named as firmware/bootcfg tells the node to log in: initiator group with
+//   the node's IQN (iqn.2025-01.<reversed domain>:uhs-<cluster>-<node>), extent
+//   zvol/DATASET/state/<node>, target uhs-<cluster>-<node> admitting that initiator from the
+//   cluster subnet (auth_networks), target-extent LUN 0. No CHAP by default: the node side
+//   has no secret channel (everything it netboots travels over TFTP; overlays/README.md);
+//   --chap-secret-file adds CHAP (one auth entry uhs-<cluster>) for nodes given the secret
+//   some other way.
 //
 // The rootfs travels by NFS from the publishing host: the operator mounts DATASET/images
 // read-write on this host (NFSv4 shows each child dataset's mountpoint below it) and passes
@@ -46,6 +51,8 @@ inline constexpr std::string_view k_image_property = "uhs:image-id";
 inline constexpr std::string_view k_published_property = "uhs:published";
 inline constexpr std::uint64_t k_state_zvol_bytes = 32ull << 30; // 32 GiB, sparse
 
+enum class Chap { no, yes };
+
 struct NodeStatePlan {
     std::string node;
     std::string zvol;          // DATASET/state/<node>
@@ -67,18 +74,16 @@ struct PublishPlan {
     int nfs_version = 3;
     bool iscsi = true;        // storage.state == iscsi
     std::string state_parent; // DATASET/state
+    bool chap = false;        // targets require CHAP (a secret file was given)
     std::string chap_user;    // uhs-<cluster>
     std::vector<NodeStatePlan> nodes;
     std::optional<int> prune_keep;
 };
 
-// The initiator IQN a node uses: iqn.2025-01.<reversed cluster.domain>:<cluster>-<node>.
-std::string node_initiator_iqn(const config::Cluster& cluster, const config::Node& node);
-
 // Pure: what publish would do for `cluster` and `image_id` (nullopt: not known yet).
 PublishPlan make_publish_plan(const config::Cluster& cluster,
                               const std::optional<std::string>& image_id,
-                              std::optional<int> prune_keep);
+                              std::optional<int> prune_keep, Chap chap = Chap::no);
 
 nlohmann::json to_json(const PublishPlan& plan);
 std::string to_text(const PublishPlan& plan);
@@ -123,7 +128,7 @@ std::string to_text(const PublishReport& report);
 
 struct PublishRequest {
     std::filesystem::path rootfs_tar;
-    const Secret* chap_secret = nullptr; // required when plan.iscsi
+    const Secret* chap_secret = nullptr; // required when plan.chap
     // When, as uhs:published: "2026-12-01T15:40:12.123456Z" (fixed width, so newest sorts
     // last as text; microseconds so two publishes in one second still have an order).
     std::string published_at;

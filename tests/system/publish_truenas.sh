@@ -121,9 +121,10 @@ stop_standin() {
 }
 publish() { # publish NAME IMAGE-ID [options...]
   local name=$1 id=$2; shift 2
+  local chap_args=(--chap-secret-file "$T/chap.secret")
+  if [ -n "${nochap:-}" ]; then chap_args=(); fi
   "$uhs_image" publish "$cluster" --image "$id" --out "$T/images" \
-    --mount "$T/$name/mnt/tank/uhs/images" --chap-secret-file "$T/chap.secret" \
-    --url "${url:-https://127.0.0.1:$port}" --ca "$T/tls.crt" --timeout "${timeout:-5}" "$@"
+    --mount "$T/$name/mnt/tank/uhs/images" "${chap_args[@]}" --url "${url:-https://127.0.0.1:$port}" --ca "$T/tls.crt" --timeout "${timeout:-5}" "$@"
 }
 mutations() { # the create/update/delete calls in a request log since line $2
   tail -n +"$2" "$1" | grep -E '"method": "[a-z.]+\.(create|update|delete)"' || true
@@ -134,7 +135,8 @@ mkdir -p "$T/emptyhome"
 check "dry-run without an image or key" 0 env HOME="$T/emptyhome" "$uhs_image" publish "$cluster" --dry-run
 contains "dry-run names the dataset" "dataset   tank/uhs/images/<image-id>"
 contains "dry-run names the share" "nfs share /mnt/tank/uhs/images/<image-id>  ro, maproot root:root, networks 192.168.50.0/24"
-contains "dry-run lists node state" "cm5-6  zvol tank/uhs/state/cm5-6  extent uhs-super6c-cm5-6  target super6c-cm5-6"
+contains "dry-run lists node state" "cm5-6  zvol tank/uhs/state/cm5-6  extent uhs-super6c-cm5-6  target uhs-super6c-cm5-6  initiator iqn.2025-01.arpa.home.lab:uhs-super6c-cm5-6"
+contains "dry-run: no CHAP by default" "no CHAP"
 check "dry-run --json with --image" 0 "$uhs_image" publish "$cluster" --dry-run --json --image $img_a --prune 2
 contains "dry-run json snapshot" "\"snapshot\": \"tank/uhs/images/$img_a@uhs-$img_a\""
 contains "dry-run json prune" '"prune_keep": 2'
@@ -188,7 +190,9 @@ import json,sys; d=json.load(open('$state'))
 ok = all(d['datasets'].get('tank/uhs/state/cm5-%d'%n,{}).get('type')=='VOLUME' for n in range(1,7))
 ok = ok and len(d['iscsi.extent'])==6 and len(d['iscsi.target'])==6 and len(d['iscsi.targetextent'])==6
 ok = ok and all(t['groups'][0]['authmethod']=='CHAP' for t in d['iscsi.target'])
-ok = ok and sorted(i['initiators'][0] for i in d['iscsi.initiator'])[0]=='iqn.2025-01.arpa.home.lab:super6c-cm5-1'
+ok = ok and sorted(i['initiators'][0] for i in d['iscsi.initiator'])[0]=='iqn.2025-01.arpa.home.lab:uhs-super6c-cm5-1'
+ok = ok and sorted(t['name'] for t in d['iscsi.target'])[0]=='uhs-super6c-cm5-1'
+ok = ok and all(t['auth_networks']==['192.168.50.0/24'] for t in d['iscsi.target'])
 sys.exit(not ok)"
 
 lines=$(($(wc -l <"$T/rest/requests.log") + 1))
@@ -300,7 +304,12 @@ stop_standin
 
 # --- 25.10: pool.snapshot.* (zfs.snapshot.* is private there) and --prune ---
 start_standin new 25.10
-check "publish on 25.10" 0 publish new $img_a
+nochap=1 check "publish on 25.10 without CHAP" 0 publish new $img_a
+expect "no CHAP: targets admit the initiator from the subnet only" python3 -c "
+import json,sys; d=json.load(open('$T/new/state.json'))
+sys.exit(not(d['iscsi.auth']==[] and all(t['groups'][0]['authmethod']=='NONE' and t['auth_networks']==['192.168.50.0/24'] for t in d['iscsi.target'])))"
+check "publish on 25.10 with CHAP updates the targets" 0 publish new $img_a
+contains "targets updated to CHAP" "updated   target  uhs-super6c-cm5-1"
 has "pool.snapshot on 25.10" '"method": "pool.snapshot.create"' "$T/new/requests.log"
 lacks "no zfs.snapshot on 25.10" '"method": "zfs.snapshot.' "$T/new/requests.log"
 check "publish B on 25.10" 0 publish new $img_b

@@ -258,9 +258,13 @@ TEST_CASE("truenas: the publish plan for the example cluster", "[truenas]") {
     CHECK(plan.networks == std::vector<std::string>{"192.168.50.0/24"});
     REQUIRE(plan.nodes.size() == 6);
     CHECK(plan.nodes[0].zvol == "tank/uhs/state/cm5-1");
-    CHECK(plan.nodes[0].target == "super6c-cm5-1");
+    // The names firmware/bootcfg puts on each node's command line.
+    CHECK(plan.nodes[0].target == "uhs-super6c-cm5-1");
     CHECK(plan.nodes[0].extent == "uhs-super6c-cm5-1");
-    CHECK(plan.nodes[0].initiator_iqn == "iqn.2025-01.arpa.home.lab:super6c-cm5-1");
+    CHECK(plan.nodes[0].initiator_iqn == "iqn.2025-01.arpa.home.lab:uhs-super6c-cm5-1");
+    CHECK_FALSE(plan.chap);
+    CHECK(to_json(plan)["nodes"][0]["auth"] == "NONE");
+    CHECK(make_publish_plan(cluster, std::string("abc123"), 3, Chap::yes).chap);
     const json j = to_json(plan);
     CHECK(j["nfs_share"]["ro"] == true);
     CHECK(j["nfs_share"]["maproot_user"] == "root");
@@ -269,7 +273,8 @@ TEST_CASE("truenas: the publish plan for the example cluster", "[truenas]") {
 
 TEST_CASE("truenas: publish is idempotent and refuses foreign datasets", "[truenas]") {
     const config::Cluster cluster = example_cluster();
-    const PublishPlan plan = make_publish_plan(cluster, std::string("abc123"), std::nullopt);
+    const PublishPlan plan =
+        make_publish_plan(cluster, std::string("abc123"), std::nullopt, Chap::yes);
     const Secret chap("0123456789abcd");
     PublishRequest request;
     request.rootfs_tar = "rootfs.tar";
@@ -286,6 +291,8 @@ TEST_CASE("truenas: publish is idempotent and refuses foreign datasets", "[truen
     CHECK(api.rows["iscsi.targetextent"].size() == 6);
     CHECK(api.rows["iscsi.auth"].size() == 1);
     CHECK(api.rows["iscsi.auth"][0]["tag"] == 1);
+    CHECK(api.rows["iscsi.target"][0]["groups"][0]["authmethod"] == "CHAP");
+    CHECK(api.rows["iscsi.target"][0]["auth_networks"] == json::array({"192.168.50.0/24"}));
     const json& dataset = api.rows["pool.dataset"][1];
     CHECK(dataset["id"] == "tank/uhs/images/abc123");
     CHECK(dataset["readonly"]["value"] == "ON");
@@ -308,6 +315,16 @@ TEST_CASE("truenas: publish is idempotent and refuses foreign datasets", "[truen
     REQUIRE(publish(api, receiver, plan, request));
     CHECK(std::count_if(api.calls.begin(), api.calls.end(), mutates) == 1);
     CHECK(std::find(api.calls.begin(), api.calls.end(), "iscsi.auth.update") != api.calls.end());
+
+    // Without CHAP: targets admit the node's initiator from the subnet, no auth entry.
+    MemoryApi open;
+    const PublishPlan no_chap = make_publish_plan(cluster, std::string("abc123"), std::nullopt);
+    PublishRequest plain = request;
+    plain.chap_secret = nullptr;
+    REQUIRE(publish(open, receiver, no_chap, plain));
+    CHECK(open.rows["iscsi.auth"].empty());
+    CHECK(open.rows["iscsi.target"][0]["groups"][0]["authmethod"] == "NONE");
+    CHECK(open.rows["iscsi.target"][0]["name"] == "uhs-super6c-cm5-1");
 
     MemoryApi foreign;
     foreign.rows["pool.dataset"].push_back({{"id", "tank/uhs/images"}, {"type", "FILESYSTEM"}});
