@@ -26,7 +26,8 @@ PublishPlan make_publish_plan(const config::Cluster& cluster,
     plan.images_parent = nas.dataset + "/images";
     plan.dataset = plan.images_parent + "/" + plan.image_id;
     plan.snapshot = "uhs-" + plan.image_id;
-    plan.share_path = "/mnt/" + plan.dataset;
+    // The path each node's cmdline.txt mounts (firmware/bootcfg), normally /mnt/<dataset>.
+    plan.share_path = bootcfg::nfs_export_path(cluster, plan.image_id);
     plan.networks = {cluster.network.subnet.to_string()};
     plan.nfs_version = nas.nfs_version;
     plan.iscsi = cluster.storage.state == config::StateStorage::iscsi;
@@ -423,11 +424,14 @@ util::Status publish_image(Steps& steps, RootfsReceiver& receiver, const Publish
         UHS_TRY(steps.create(snapshot_ns, {{"dataset", plan.dataset}, {"name", plan.snapshot}}));
         steps.record("snapshot", snapshot_id, "created");
     }
-    // The share path is the dataset's real mountpoint (normally /mnt/<name>).
-    std::string share_path = plan.share_path;
+    // Nodes mount /mnt/<dataset> (firmware/bootcfg): a dataset mounted elsewhere would be
+    // shared at a path no node asks for.
+    const std::string share_path = plan.share_path;
     if (auto mp = dataset->find("mountpoint");
-        mp != dataset->end() && mp->is_string() && !mp->get<std::string>().empty()) {
-        share_path = mp->get<std::string>();
+        mp != dataset->end() && mp->is_string() && mp->get<std::string>() != share_path) {
+        return fail(Errc::failed, "TrueNAS: ", plan.dataset, " is mounted at ",
+                    mp->get<std::string>(), ", but the nodes mount ", share_path,
+                    ": reset its mountpoint to the default");
     }
     UHS_TRY(steps.ensure("nfs-share", "sharing.nfs",
                          json::array({json::array({"path", "=", share_path})}), share_path,
