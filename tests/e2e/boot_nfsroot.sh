@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # e2e: boot a built image the way a CM5 does, but in QEMU (virt, cortex-a72, TCG): the image's
 # own kernel and initramfs, the kernel command line `uhs-image build` wrote for a node, the
-# root read-only over NFSv3 from nfs-ganesha, a tmpfs overlay on top, per-node state on tmpfs.
+# root read-only over NFSv3 from nfs-ganesha, a tmpfs overlay on top, per-node state on tmpfs
+# (or, with UHS_E2E_STATE=iscsi, on an iSCSI LUN that tgtd, a userspace target, serves).
 # Passes when systemd reaches multi-user.target, containerd is active and `kubelet --version`
 # runs (read from the serial console, where a marker unit this test adds reports).
 #
@@ -16,6 +17,12 @@ work_parent=${3:-${TMPDIR:-/tmp}}
 
 [ "$(id -u)" -eq 0 ] || e2e_skip "needs root (network/mount namespace, ganesha exporting a root tree)"
 e2e_need_tools qemu-system-aarch64 ganesha.nfsd rpcbind rpcinfo unshare tar timeout
+state=${UHS_E2E_STATE:-tmpfs}
+case $state in
+tmpfs) ;;
+iscsi) e2e_need_tools tgtd tgtadm truncate ;;
+*) e2e_fail "UHS_E2E_STATE=$state is not tmpfs or iscsi" ;;
+esac
 [ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] || ls /usr/lib/*/ganesha/libfsalvfs.so >/dev/null 2>&1 ||
   e2e_skip "ganesha's VFS backend is not installed (apt-get install nfs-ganesha-vfs)"
 e2e_image
@@ -29,24 +36,34 @@ trap cleanup EXIT
 
 # The node's command line as build wrote it, adapted to QEMU's virt machine only where the
 # hardware differs: the PL011 console, DHCP from QEMU's user network, the NFS server at
-# 10.0.2.2, and tmpfs state (no iSCSI target here). Everything else stays as written.
+# 10.0.2.2, and tmpfs state, or for iscsi the target at 10.0.2.2 and LUN 1 (tgt keeps LUN 0
+# for its controller). Everything else stays as written.
 cmdline=$(tr -d '\n' <"$E2E_NODE_DIR/cmdline.txt")
 nfsroot=$(printf '%s\n' $cmdline | sed -n 's/^nfsroot=//p')
 [ -n "$nfsroot" ] || e2e_fail "$E2E_NODE_DIR/cmdline.txt has no nfsroot="
 export_path=${nfsroot#*:}
 export_path=${export_path%%,*}
 E2E_HOSTNAME=$(printf '%s\n' $cmdline | sed -n 's/^systemd.hostname=//p')
+iscsi_target=$(printf '%s\n' $cmdline | sed -n 's/^uhs.iscsi.target=//p')
+iscsi_initiator=$(printf '%s\n' $cmdline | sed -n 's/^uhs.iscsi.initiator=//p')
+# A tmpfs image's cmdline has no iSCSI names: the same shape bootcfg gives them.
+iscsi_target=${iscsi_target:-iqn.2005-10.org.freenas.ctl:uhs-e2e-${E2E_HOSTNAME:-node}}
+iscsi_initiator=${iscsi_initiator:-iqn.2025-01.arpa.home.e2e:uhs-e2e-${E2E_HOSTNAME:-node}}
 qemu_cmdline=
 for word in $cmdline; do
   case $word in
   console=*) continue ;;
   ip=*) word=ip=dhcp ;;
   nfsroot=*) word=nfsroot=10.0.2.2:${nfsroot#*:} ;;
-  uhs.state=*) word=uhs.state=tmpfs ;;
+  uhs.state=*) word=uhs.state=$state ;;
   uhs.iscsi.*) continue ;;
   esac
   qemu_cmdline+="$word "
 done
+if [ "$state" = iscsi ]; then
+  qemu_cmdline+="uhs.iscsi.portal=10.0.2.2:3260 uhs.iscsi.target=$iscsi_target "
+  qemu_cmdline+="uhs.iscsi.initiator=$iscsi_initiator uhs.iscsi.lun=1 "
+fi
 qemu_cmdline+="console=ttyAMA0"
 echo "cmdline: $qemu_cmdline"
 
@@ -126,18 +143,32 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ "$ready" = yes ] || { echo "ganesha did not register mountd within 10 s:"; tail -n 20 "$E2E_WORK/ganesha.log"; exit 1; }
+if [ "$E2E_STATE" = iscsi ]; then
+  # The node's state LUN: a sparse file behind tgtd on this namespace's loopback, admitting
+  # only the node's own initiator name (as the TrueNAS target's initiator group does).
+  truncate -s 2G "$E2E_WORK/state.img"
+  tgtd -f --iscsi portal=127.0.0.1:3260 >"$E2E_WORK/tgtd.log" 2>&1 &
+  tgtd_pid=$!
+  stop() { kill "$ganesha_pid" "$rpcbind_pid" "$tgtd_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
+  for _ in $(seq 1 50); do tgtadm --lld iscsi --op show --mode target >/dev/null 2>&1 && break; sleep 0.1; done
+  tgtadm --lld iscsi --op new --mode target --tid 1 -T "$E2E_ISCSI_TARGET"
+  tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$E2E_WORK/state.img"
+  tgtadm --lld iscsi --op bind --mode target --tid 1 --initiator-name "$E2E_ISCSI_INITIATOR"
+  echo "tgtd serves $E2E_ISCSI_TARGET LUN 1 to $E2E_ISCSI_INITIATOR"
+fi
 echo "ganesha ready; booting QEMU (timeout ${UHS_E2E_TIMEOUT:-900} s)"
 e2e_qemu "$E2E_LOG" "$E2E_KERNEL" "$E2E_INITRD" "$E2E_CMDLINE" \
   -netdev user,id=n0 -device virtio-net-pci,netdev=n0
 echo "qemu exit $E2E_QEMU_RC after $E2E_QEMU_SECONDS s"
 echo "$E2E_QEMU_SECONDS" >"$E2E_WORK/qemu-seconds"
 INNER
-E2E_LIB=$here/lib.sh E2E_WORK=$work E2E_LOG=$log E2E_KERNEL=$kernel E2E_INITRD=$initrd \
+E2E_STATE=$state E2E_ISCSI_TARGET=$iscsi_target E2E_ISCSI_INITIATOR=$iscsi_initiator \
+  E2E_LIB=$here/lib.sh E2E_WORK=$work E2E_LOG=$log E2E_KERNEL=$kernel E2E_INITRD=$initrd \
   E2E_CMDLINE=$qemu_cmdline unshare --net --mount --propagation private --fork \
   bash "$work/inner.sh" || { e2e_keep_log "$log" boot-nfsroot "$work_parent"; e2e_fail "the NFS side or QEMU failed"; }
 
 echo "serial console report:"
-if ! e2e_check_report "$log" nfsroot; then
+if ! e2e_check_report "$log" "nfsroot-$state"; then
   e2e_keep_log "$log" boot-nfsroot "$work_parent"
   e2e_fail "the booted node is not what a uhs node must be (see above)"
 fi

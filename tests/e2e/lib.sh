@@ -150,7 +150,7 @@ e2e_report() {
 }
 
 # Checks the marker's report against what a uhs node must be; prints each check. Returns the
-# number of failed checks. MODE: nfsroot or disk.
+# number of failed checks. MODE: nfsroot-tmpfs, nfsroot-iscsi or disk.
 e2e_check_report() {
   local log=$1 mode=$2 failed=0 value
   check() { # name, value, pattern (grep -E)
@@ -172,14 +172,16 @@ e2e_check_report() {
   check "timesyncd enabled" "$(e2e_report "$log" timesyncd)" '^enabled$'
   check "modules" "$(e2e_report "$log" modules)" 'overlay br_netfilter'
   check "sysctls" "$(e2e_report "$log" sysctl)" '^1 1 ?$'
-  if [ "$mode" = nfsroot ]; then
+  if [ "${mode%%-*}" = nfsroot ]; then
     check "root is an overlay" "$(e2e_report "$log" root)" '^overlay '
     check "lower is NFSv3 read-only" "$(e2e_report "$log" lower)" '^nfs ro,.*vers=3'
     check "NFS root refuses writes" "$(e2e_report "$log" lower-write)" 'refused$'
     check "overlay root takes writes" "$(e2e_report "$log" root-write)" 'allowed$'
-    check "per-node state on tmpfs" "$(e2e_report "$log" state)" '^tmpfs$'
-    check "/var/lib/containerd off NFS" "$(e2e_report "$log" containerd-dir)" '^tmpfs '
-    check "/var/lib/kubelet off NFS" "$(e2e_report "$log" kubelet-dir)" '^tmpfs '
+    local fs=tmpfs
+    [ "$mode" = nfsroot-iscsi ] && fs=ext4
+    check "per-node state on $fs" "$(e2e_report "$log" state)" "^$fs\$"
+    check "/var/lib/containerd off NFS" "$(e2e_report "$log" containerd-dir)" "^$fs "
+    check "/var/lib/kubelet off NFS" "$(e2e_report "$log" kubelet-dir)" "^$fs "
   else
     check "root is ext4" "$(e2e_report "$log" root)" '^ext4 rw'
   fi
