@@ -40,6 +40,8 @@ if [ -x /usr/lib/uhs/iscsi-login ]; then
   has iscsi uhs-iscsi-login.service '^ExecStart=/usr/lib/uhs/iscsi-login 10.1.0.5:3260 iqn.2005-10.org.freenas.ctl:uhs-test-n1 iqn.2025-01.arpa.home.test:uhs-test-n1 0$'
   has iscsi var-lib-uhs-state.mount '^What=/dev/disk/by-path/ip-10.1.0.5:3260-iscsi-iqn.2005-10.org.freenas.ctl:uhs-test-n1-lun-0$'
   has iscsi var-lib-containerd.mount '^Options=bind,_netdev$'
+  device=$(systemd-escape --path --suffix=device /dev/disk/by-path/ip-10.1.0.5:3260-iscsi-iqn.2005-10.org.freenas.ctl:uhs-test-n1-lun-0)
+  has iscsi "$device.d/uhs-state.conf" '^JobRunningTimeoutSec=10min$'
 else
   has iscsi uhs-state-invalid.service 'no /usr/lib/uhs/iscsi-login'
   has iscsi var-lib-uhs-state.mount '^Requires=uhs-state-invalid.service$'
