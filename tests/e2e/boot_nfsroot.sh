@@ -147,6 +147,10 @@ if [ "$E2E_STATE" = iscsi ]; then
   # The node's state LUN: a sparse file behind tgtd on this namespace's loopback, admitting
   # only the node's own initiator name (as the TrueNAS target's initiator group does).
   truncate -s 2G "$E2E_WORK/state.img"
+  if [ "$E2E_LUN_PREFORMAT" = yes ]; then
+    mke2fs -q -F -t ext4 -L uhs-state "$E2E_WORK/state.img"
+    echo "the image has no mkfs.ext4: the LUN is formatted here, so a node's first-use formatting is not tested"
+  fi
   tgtd -f --iscsi portal=127.0.0.1:3260 >"$E2E_WORK/tgtd.log" 2>&1 &
   tgtd_pid=$!
   stop() { kill "$ganesha_pid" "$rpcbind_pid" "$tgtd_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -162,7 +166,11 @@ e2e_qemu "$E2E_LOG" "$E2E_KERNEL" "$E2E_INITRD" "$E2E_CMDLINE" \
 echo "qemu exit $E2E_QEMU_RC after $E2E_QEMU_SECONDS s"
 echo "$E2E_QEMU_SECONDS" >"$E2E_WORK/qemu-seconds"
 INNER
-E2E_STATE=$state E2E_ISCSI_TARGET=$iscsi_target E2E_ISCSI_INITIATOR=$iscsi_initiator \
+lun_preformat=no
+if [ "$state" = iscsi ] && [ ! -e "$root/usr/sbin/mkfs.ext4" ] && [ ! -e "$root/sbin/mkfs.ext4" ]; then
+  lun_preformat=yes
+fi
+E2E_LUN_PREFORMAT=$lun_preformat E2E_STATE=$state E2E_ISCSI_TARGET=$iscsi_target E2E_ISCSI_INITIATOR=$iscsi_initiator \
   E2E_LIB=$here/lib.sh E2E_WORK=$work E2E_LOG=$log E2E_KERNEL=$kernel E2E_INITRD=$initrd \
   E2E_CMDLINE=$qemu_cmdline unshare --net --mount --propagation private --fork \
   bash "$work/inner.sh" || { e2e_keep_log "$log" boot-nfsroot "$work_parent"; e2e_fail "the NFS side or QEMU failed"; }

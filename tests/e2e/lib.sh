@@ -109,6 +109,9 @@ say "sysctl $(cat /proc/sys/net/ipv4/ip_forward /proc/sys/net/bridge/bridge-nf-c
 say "swap $(tail -n +2 /proc/swaps | wc -l)"
 say "failed-units $(systemctl --failed --no-legend --plain | cut -d' ' -f1 | tr '\n' ' ')"
 say "system $(systemctl is-system-running 2>&1)"
+for unit in $(systemctl --failed --no-legend --plain | cut -d' ' -f1); do
+  journalctl -b -u "$unit" -n 8 --no-pager 2>&1 | while IFS= read -r line; do say "journal $line"; done
+done
 say "done"
 systemctl --no-block poweroff
 MARKER
