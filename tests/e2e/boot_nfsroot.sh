@@ -135,8 +135,21 @@ rpcbind -f -w &
 rpcbind_pid=$!
 ganesha.nfsd -F -L "$E2E_WORK/ganesha.log" -f "$E2E_WORK/ganesha.conf" -p "$E2E_WORK/ganesha.pid" -N NIV_EVENT &
 ganesha_pid=$!
-stop() { kill "$ganesha_pid" "$rpcbind_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
+daemons=()
+# Bounded: tgtd, for one, ignores SIGTERM while it has targets, so SIGKILL after 5 s.
+stop() {
+  local pid _
+  kill "${daemons[@]}" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    for pid in "${daemons[@]}"; do kill -0 "$pid" 2>/dev/null && break; pid=; done
+    [ -z "${pid:-}" ] && break
+    sleep 0.1
+  done
+  kill -KILL "${daemons[@]}" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 trap stop EXIT
+daemons+=("$rpcbind_pid" "$ganesha_pid")
 ready=no
 for _ in $(seq 1 100); do
   if rpcinfo -p 127.0.0.1 2>/dev/null | grep -q ' mountd$'; then ready=yes; break; fi
@@ -152,8 +165,7 @@ if [ "$E2E_STATE" = iscsi ]; then
     echo "the image has no mkfs.ext4: the LUN is formatted here, so a node's first-use formatting is not tested"
   fi
   tgtd -f --iscsi portal=127.0.0.1:3260 >"$E2E_WORK/tgtd.log" 2>&1 &
-  tgtd_pid=$!
-  stop() { kill "$ganesha_pid" "$rpcbind_pid" "$tgtd_pid" 2>/dev/null || true; wait 2>/dev/null || true; }
+  daemons+=($!)
   for _ in $(seq 1 50); do tgtadm --lld iscsi --op show --mode target >/dev/null 2>&1 && break; sleep 0.1; done
   tgtadm --lld iscsi --op new --mode target --tid 1 -T "$E2E_ISCSI_TARGET"
   tgtadm --lld iscsi --op new --mode logicalunit --tid 1 --lun 1 -b "$E2E_WORK/state.img"
