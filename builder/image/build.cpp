@@ -164,6 +164,7 @@ util::Status clamp_tree_mtimes(const fs::path& dir, std::int64_t epoch) {
 // Restores a root the stage cache saved (a tar from write_tree_tar), refusing anything that
 // would land outside `root` exactly as a package would be.
 util::Status restore_stage(const fs::path& tar, const fs::path& root) {
+    const ScopedUtf8Locale utf8; // the saved root's pax names are UTF-8
     rootfs::DebArchive archive;
     archive.name = tar.filename().string();
     archive.data_tar = UHS_TRY(util::read_file(tar));

@@ -98,3 +98,29 @@ TEST_CASE("a failed tar leaves no file behind") {
     REQUIRE_FALSE(result);
     CHECK(*util::list_dir_sorted(dir.path()) == std::vector<std::string>{});
 }
+
+TEST_CASE("UTF-8 names and link targets are written as their bytes, whatever the locale") {
+    test::TestDir dir;
+    const fs::path root = dir.path() / "root";
+    const std::string name =
+        "NetLock_Arany_=Class_Gold=_F\xc5\x91tan\xc3\xbas\xc3\xadtv\xc3\xa1ny.pem";
+    fs::create_directories(root / "certs");
+    REQUIRE(util::write_file_atomic(root / "certs" / name, "pem\n"));
+    fs::create_symlink(name, root / "certs/988a38cb.0");
+    const fs::path tar = dir.path() / "out.tar";
+    REQUIRE(image::write_tree_tar(root, tar, {1700000000}));
+    const image::ScopedUtf8Locale utf8; // as the build reads its stage tars back
+    util::ArchiveReader reader(archive_read_new());
+    archive_read_support_format_tar(reader.get());
+    REQUIRE(archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) == ARCHIVE_OK);
+    archive_entry* entry = nullptr;
+    std::vector<std::pair<std::string, std::string>> seen;
+    while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+        const char* link = archive_entry_symlink(entry);
+        seen.emplace_back(archive_entry_pathname(entry), link ? link : "");
+        UNSCOPED_INFO(seen.back().first << " -> " << seen.back().second);
+    }
+    CHECK(seen ==
+          std::vector<std::pair<std::string, std::string>>{
+              {"./", ""}, {"./certs/", ""}, {"./certs/988a38cb.0", name}, {"./certs/" + name, ""}});
+}
