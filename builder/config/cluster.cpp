@@ -481,11 +481,16 @@ void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
                          "a ZFS dataset below a pool (like tank/uhs)")
                     .value_or("");
             if (auto version = r.scalar(*t, "nfs_version", "storage.truenas.nfs_version")) {
-                if (*version == "3" || *version == "4") {
-                    storage.truenas.nfs_version = *version == "3" ? 3 : 4;
+                if (*version == "3") {
+                    storage.truenas.nfs_version = 3;
+                } else if (*version == "4") {
+                    // The refusal says why, as for storage.state: nfs.
+                    r.error(r.where("storage.truenas.nfs_version"), "storage.truenas.nfs_version",
+                            "4 cannot mount the root: the initramfs mounts it with klibc's "
+                            "nfsmount, which speaks NFS v2 and v3 only (use 3)");
                 } else {
                     r.error(r.where("storage.truenas.nfs_version"), "storage.truenas.nfs_version",
-                            "'" + *version + "' is not 3 or 4");
+                            "'" + *version + "' is not 3");
                 }
             }
         }

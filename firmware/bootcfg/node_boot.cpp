@@ -54,11 +54,10 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
                            std::string_view image_id) {
     const auto& net = cluster.network;
     const auto& truenas = cluster.storage.truenas;
-    // "tcp", not "proto=tcp": the initramfs mounts the root with klibc's nfsmount, which
-    // stops at "bad option 'proto'" (checked against trixie's klibc-utils); the kernel and
-    // mount.nfs take "tcp" as well.
-    const std::string nfs_options =
-        truenas.nfs_version == 3 ? "vers=3,tcp,nolock" : "vers=4.1,proto=tcp";
+    // NFS v3 ("tcp", not "proto=tcp"): the initramfs mounts the root with klibc's nfsmount,
+    // which speaks v2/v3 only and stops at "bad option 'proto'" (checked against trixie's
+    // klibc-utils); validation refuses nfs_version 4 for that reason.
+    const std::string nfs_options = "vers=3,tcp,nolock";
     // ip=<client>:<server>:<gateway>:<netmask>:<hostname>:<device>:<autoconf>:<dns0>:<dns1>
     // The device is left empty: the initramfs renames interfaces (eth0 -> end0), so the first
     // one with a link is the right one on a CM5.

@@ -37,12 +37,11 @@ TEST_CASE("each node has its own iSCSI target and initiator name") {
           bootcfg::iscsi_initiator_iqn(cluster, cluster.nodes[1]));
 }
 
-TEST_CASE("cmdline.txt follows the cluster's NFS version and state storage") {
+TEST_CASE("cmdline.txt mounts the root with NFS v3 and follows the state storage") {
     auto cluster = good_cluster();
-    cluster.storage.truenas.nfs_version = 4;
     cluster.storage.state = config::StateStorage::tmpfs;
     const std::string line = bootcfg::render_cmdline(cluster, cluster.nodes[1], "ff");
-    CHECK(line.find(",vers=4.1,proto=tcp ro ") != std::string::npos);
+    CHECK(line.find(",vers=3,tcp,nolock ro ") != std::string::npos);
     CHECK(line.find(" uhs.state=tmpfs ") != std::string::npos);
     CHECK(line.find("uhs.iscsi.") == std::string::npos); // no LUN to log in to
     CHECK(line.find("ip=10.1.0.12::") != std::string::npos);
