@@ -434,8 +434,20 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         say("overlay: " + cluster.image.overlays[i]);
         (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
     }
-    (void)UHS_TRY(rootfs::normalize_rootfs(root));
     result.phases.push_back({"overlays", clock.lap()});
+    // The kernel's postinst made an initramfs before the overlays existed: make it again so the
+    // NFS-root overlay script and the modules the overlays ask for are in it.
+    {
+        rootfs::ConfigureOptions initramfs;
+        initramfs.architecture = lock.architecture;
+        initramfs.source_date_epoch = sde;
+        initramfs.log = log;
+        initramfs.progress = options.progress;
+        if (UHS_TRY(rootfs::regenerate_initramfs(root, initramfs, chroot))) {
+            result.phases.push_back({"initramfs", clock.lap()});
+        }
+    }
+    (void)UHS_TRY(rootfs::normalize_rootfs(root));
 
     say("artifacts: boot/, rootfs.tar, nodes/, sbom.spdx.json" +
         std::string(options.disk ? ", disk.img" : ""));

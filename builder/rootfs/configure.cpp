@@ -325,4 +325,43 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
     return {};
 }
 
+util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOptions& options,
+                                        ChrootRunner& runner) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(root / "usr/sbin/update-initramfs", ec))) {
+        return false;
+    }
+    bool have_kernel = false;
+    if (auto names = util::list_dir_sorted(root / "boot")) {
+        for (const std::string& name : *names) {
+            have_kernel = have_kernel || name.starts_with("vmlinuz-");
+        }
+    }
+    if (!have_kernel) {
+        return false;
+    }
+    if (options.progress) {
+        options.progress("initramfs: update-initramfs -u -k all (with the overlays' hooks)");
+    }
+    ChrootCommand command;
+    command.root = root;
+    command.argv = {"/usr/sbin/update-initramfs", "-u", "-k", "all"};
+    command.env = chroot_environment(options.source_date_epoch);
+    command.mounts = chroot_mounts();
+    command.timeout = options.timeout;
+    command.log = options.log;
+    const ChrootResult result = UHS_TRY(runner.run(command));
+    if (result.exit_code == 124) {
+        return fail(Errc::timeout, "update-initramfs did not finish in ",
+                    std::to_string(options.timeout.count()), " s (log: ", options.log.string(),
+                    ")");
+    }
+    if (result.exit_code != 0) {
+        return fail(Errc::failed, "update-initramfs failed (exit ",
+                    std::to_string(result.exit_code), "; log: ", options.log.string(),
+                    "): ", util::trim(result.log_tail));
+    }
+    return true;
+}
+
 } // namespace uhs::rootfs

@@ -53,6 +53,14 @@ util::Status install_packages(const std::filesystem::path& root,
                               const std::vector<PackageFile>& packages,
                               const ConfigureOptions& options, ChrootRunner& runner);
 
+// Rebuilds the initramfs of every installed kernel (`update-initramfs -u -k all`, the target's
+// own initramfs-tools in the chroot, SOURCE_DATE_EPOCH set so the cpio is reproducible), so
+// that the hooks, scripts and configuration the overlays laid down after dpkg (the NFS-root
+// overlay script, its modules) are inside it. Returns false, running nothing, when the root
+// has no initramfs-tools or no kernel under boot/.
+util::Result<bool> regenerate_initramfs(const std::filesystem::path& root,
+                                        const ConfigureOptions& options, ChrootRunner& runner);
+
 // The paths written during the build only (checked by tests to be gone afterwards).
 inline constexpr std::string_view k_policy_rc_d = "usr/sbin/policy-rc.d";
 inline constexpr std::string_view k_start_stop_daemon = "usr/sbin/start-stop-daemon";

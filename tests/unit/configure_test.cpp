@@ -189,3 +189,48 @@ TEST_CASE_METHOD(Fixture, "a .deb that is another package than the lock says is 
           std::string::npos);
     CHECK(runner.calls.empty());
 }
+
+TEST_CASE("the initramfs is made again after the overlays, only where initramfs-tools is") {
+    test::TestDir dir;
+    const fs::path root = dir.path() / "root";
+    fs::create_directories(root / "boot");
+    FakeChrootRunner runner;
+    runner.write_status = false;
+    rootfs::ConfigureOptions options;
+    options.source_date_epoch = 1700000000;
+    options.log = dir.path() / "build.log";
+
+    // No initramfs-tools: nothing runs.
+    REQUIRE(util::write_file_atomic(root / "boot/vmlinuz-6.12.0-arm64", "kernel"));
+    auto skipped = rootfs::regenerate_initramfs(root, options, runner);
+    REQUIRE(skipped);
+    CHECK_FALSE(*skipped);
+    CHECK(runner.calls.empty());
+
+    fs::create_directories(root / "usr/sbin");
+    REQUIRE(util::write_file_atomic(root / "usr/sbin/update-initramfs", "#!/bin/sh\n"));
+    auto ran = rootfs::regenerate_initramfs(root, options, runner);
+    REQUIRE(ran);
+    CHECK(*ran);
+    REQUIRE(runner.calls.size() == 1);
+    const auto& command = runner.calls[0].command;
+    CHECK(command.argv ==
+          std::vector<std::string>{"/usr/sbin/update-initramfs", "-u", "-k", "all"});
+    CHECK(command.env == rootfs::chroot_environment(1700000000));
+    CHECK(command.mounts == rootfs::chroot_mounts());
+    CHECK(command.log == options.log);
+
+    // Its failure is the build's, with the log's tail.
+    runner.exit_code = 1;
+    auto failed = rootfs::regenerate_initramfs(root, options, runner);
+    REQUIRE_FALSE(failed);
+    CHECK(failed.error().message.find("update-initramfs failed (exit 1") != std::string::npos);
+
+    // A root without a kernel has nothing to make an initramfs for.
+    fs::remove(root / "boot/vmlinuz-6.12.0-arm64");
+    runner.exit_code = 0;
+    auto no_kernel = rootfs::regenerate_initramfs(root, options, runner);
+    REQUIRE(no_kernel);
+    CHECK_FALSE(*no_kernel);
+    CHECK(runner.calls.size() == 2);
+}
