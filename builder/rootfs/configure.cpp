@@ -100,33 +100,42 @@ util::Status place_deb(const fs::path& from, const fs::path& to) {
     return {};
 }
 
-util::Status run_dpkg(const fs::path& root, const std::vector<std::string>& debs,
-                      const std::string& what, const ConfigureOptions& options,
-                      ChrootRunner& runner) {
-    if (debs.empty()) {
-        return {};
-    }
+// Runs `argv` in the chroot with the build's environment, mounts, timeout and log; `what`
+// names it in the error ("dpkg --install of the Essential packages").
+util::Status run_in_chroot(const fs::path& root, std::vector<std::string> argv,
+                           const std::string& what, const ConfigureOptions& options,
+                           ChrootRunner& runner) {
     ChrootCommand command;
     command.root = root;
-    command.argv = {"/usr/bin/dpkg", "--install", "--force-depends", "--force-unsafe-io",
-                    "--force-confnew"};
-    command.argv.insert(command.argv.end(), debs.begin(), debs.end());
+    command.argv = std::move(argv);
     command.env = chroot_environment(options.source_date_epoch);
     command.mounts = chroot_mounts();
     command.timeout = options.timeout;
     command.log = options.log;
     const ChrootResult result = UHS_TRY(runner.run(command));
     if (result.exit_code == 124) {
-        return fail(Errc::timeout, "dpkg --install of the ", what, " packages did not finish in ",
+        return fail(Errc::timeout, what, " did not finish in ",
                     std::to_string(options.timeout.count()), " s (log: ", options.log.string(),
                     ")");
     }
     if (result.exit_code != 0) {
-        return fail(Errc::failed, "dpkg --install of the ", what, " packages failed (exit ",
-                    std::to_string(result.exit_code), "; log: ", options.log.string(),
-                    "): ", util::trim(result.log_tail));
+        return fail(Errc::failed, what, " failed (exit ", std::to_string(result.exit_code),
+                    "; log: ", options.log.string(), "): ", util::trim(result.log_tail));
     }
     return {};
+}
+
+util::Status run_dpkg(const fs::path& root, const std::vector<std::string>& debs,
+                      const std::string& what, const ConfigureOptions& options,
+                      ChrootRunner& runner) {
+    if (debs.empty()) {
+        return {};
+    }
+    std::vector<std::string> argv = {"/usr/bin/dpkg", "--install", "--force-depends",
+                                     "--force-unsafe-io", "--force-confnew"};
+    argv.insert(argv.end(), debs.begin(), debs.end());
+    return run_in_chroot(root, std::move(argv), "dpkg --install of the " + what + " packages",
+                         options, runner);
 }
 
 } // namespace
@@ -343,24 +352,8 @@ util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOpt
     if (options.progress) {
         options.progress("initramfs: update-initramfs -u -k all (with the overlays' hooks)");
     }
-    ChrootCommand command;
-    command.root = root;
-    command.argv = {"/usr/sbin/update-initramfs", "-u", "-k", "all"};
-    command.env = chroot_environment(options.source_date_epoch);
-    command.mounts = chroot_mounts();
-    command.timeout = options.timeout;
-    command.log = options.log;
-    const ChrootResult result = UHS_TRY(runner.run(command));
-    if (result.exit_code == 124) {
-        return fail(Errc::timeout, "update-initramfs did not finish in ",
-                    std::to_string(options.timeout.count()), " s (log: ", options.log.string(),
-                    ")");
-    }
-    if (result.exit_code != 0) {
-        return fail(Errc::failed, "update-initramfs failed (exit ",
-                    std::to_string(result.exit_code), "; log: ", options.log.string(),
-                    "): ", util::trim(result.log_tail));
-    }
+    UHS_CHECK(run_in_chroot(root, {"/usr/sbin/update-initramfs", "-u", "-k", "all"},
+                            "update-initramfs", options, runner));
     return true;
 }
 
