@@ -349,15 +349,26 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     }
     const std::int64_t sde = result.source_date_epoch;
 
-    // Every locked .deb, verified, in the store.
+    // Every locked .deb in the store, re-hashed now: a file changed on disk since it was
+    // fetched is removed (and fetched again) rather than installed.
     const fetch::Store store(options.store_root);
     std::size_t missing = 0;
+    std::size_t corrupt = 0;
     for (const auto& p : lock.packages) {
-        missing += store.contains(p.sha256) ? 0 : 1;
+        if (auto checked = store.verify(p.sha256); !checked) {
+            if (checked.error().code != Errc::not_found &&
+                checked.error().code != Errc::integrity) {
+                return std::unexpected(checked.error());
+            }
+            ++missing;
+            corrupt += checked.error().code == Errc::integrity ? 1 : 0;
+        }
     }
     if (missing > 0 && options.offline) {
         return fail(Errc::not_found, "--offline: ", std::to_string(missing),
                     " locked packages are not in the store ", store.root().string(),
+                    corrupt > 0 ? " (" + std::to_string(corrupt) + " of them corrupt, removed)"
+                                : std::string(),
                     "; run `uhs-image fetch ", file, "`");
     }
     if (missing > 0) {

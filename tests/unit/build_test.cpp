@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/apt/lockfile.hpp"
+#include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
 #include "builder/image/manifest.hpp"
 #include "builder/util/fs.hpp"
@@ -197,4 +198,21 @@ TEST_CASE_METHOD(Fixture, "an offline build with packages missing from the store
     CHECK(built.error().message.find("--offline: 1 locked packages are not in the store") !=
           std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "out"));
+}
+
+TEST_CASE_METHOD(Fixture, "a store object changed on disk is removed, not installed") {
+    write_lock();
+    const fetch::Store store(options().store_root);
+    const fs::path object = store.path_for(std::string(64, 'c'));
+    fs::create_directories(object.parent_path());
+    REQUIRE(util::write_file_atomic(object, "not the locked base-files"));
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    auto built = image::build_image(cluster, options(), chroot, commands);
+    REQUIRE_FALSE(built);
+    CHECK(built.error().message.find("--offline: 1 locked packages are not in the store") !=
+          std::string::npos);
+    CHECK(built.error().message.find("(1 of them corrupt, removed)") != std::string::npos);
+    CHECK_FALSE(fs::exists(object));
+    CHECK(chroot.calls == 0);
 }
