@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/image_diff.hpp"
 
+#include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
@@ -27,6 +28,9 @@ std::string octal(unsigned mode) {
 } // namespace
 
 util::Result<std::map<std::string, TarMember>> read_tar_members(const fs::path& path) {
+    // rootfs.tar holds UTF-8 names (ca-certificates); libarchive converts them to the current
+    // locale and fails in the C locale, so read them, as they were written, under UTF-8.
+    const ScopedUtf8Locale utf8;
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_all(reader.get());
@@ -129,8 +133,12 @@ bool is_tar(const std::string& name) {
 
 util::Result<std::vector<Difference>> diff_tars(const fs::path& a, const fs::path& b,
                                                 const std::string& artifact) {
-    const auto left = UHS_TRY(read_tar_members(a));
-    const auto right = UHS_TRY(read_tar_members(b));
+    return diff_tar_members(UHS_TRY(read_tar_members(a)), UHS_TRY(read_tar_members(b)), artifact);
+}
+
+std::vector<Difference> diff_tar_members(const std::map<std::string, TarMember>& left,
+                                         const std::map<std::string, TarMember>& right,
+                                         const std::string& artifact) {
     std::vector<Difference> out;
     auto l = left.begin();
     auto r = right.begin();

@@ -36,6 +36,11 @@ util::Result<std::map<std::string, TarMember>> read_tar_members(const std::files
 util::Result<std::vector<Difference>> diff_images(const std::filesystem::path& a,
                                                   const std::filesystem::path& b);
 
+// Member-by-member differences of two member maps (as read_tar_members gives them).
+std::vector<Difference> diff_tar_members(const std::map<std::string, TarMember>& left,
+                                         const std::map<std::string, TarMember>& right,
+                                         const std::string& artifact);
+
 // Member-by-member differences of two tar files (any format and compression libarchive reads).
 util::Result<std::vector<Difference>> diff_tars(const std::filesystem::path& a,
                                                 const std::filesystem::path& b,
