@@ -40,6 +40,17 @@ util::Status fsync_path(const std::filesystem::path& path, int flags) {
     return {};
 }
 
+// `path`, once the directory it goes into exists.
+util::Result<std::filesystem::path> with_parent_dir(std::filesystem::path path) {
+    std::error_code ec;
+    std::filesystem::create_directories(path.parent_path(), ec);
+    if (ec) {
+        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
+                          ec.message());
+    }
+    return path;
+}
+
 } // namespace
 
 std::filesystem::path Store::default_root() {
@@ -88,13 +99,7 @@ util::Status Store::insert_data(std::string_view data, std::string_view sha256) 
         return util::fail(util::Errc::integrity, "SHA-256 mismatch: expected ", std::string(sha256),
                           ", got ", actual);
     }
-    std::filesystem::path path = path_for(sha256);
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
+    const std::filesystem::path path = UHS_TRY(with_parent_dir(path_for(sha256)));
     return util::write_file_atomic(path, data, 0644);
 }
 
@@ -151,13 +156,7 @@ util::Status Store::insert_open_file(int fd, const std::filesystem::path& temp,
                           util::errno_text(errno));
     }
     ::fchmod(fd, 0644);
-    std::filesystem::path path = path_for(sha256);
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
+    const std::filesystem::path path = UHS_TRY(with_parent_dir(path_for(sha256)));
     if (::rename(temp.c_str(), path.c_str()) != 0) {
         return util::fail(util::Errc::io, "cannot rename ", temp.string(), " to ", path.string(),
                           ": ", util::errno_text(errno));

@@ -126,9 +126,28 @@ bool is_uefi_arm64(const Packet& request) {
 
 namespace {
 
+// The BOOTP header every proxy answer shares: a reply to `request` from the TFTP server, no
+// address (yiaddr stays 0), and the PXE server identity (server id, vendor class PXEClient).
+Packet proxy_reply(const ProxyConfig& config, const Packet& request, MessageType type);
+
 Bytes ipv4_bytes(std::uint32_t s) {
     return Bytes{static_cast<std::uint8_t>(s >> 24), static_cast<std::uint8_t>(s >> 16),
                  static_cast<std::uint8_t>(s >> 8), static_cast<std::uint8_t>(s)};
+}
+
+Packet proxy_reply(const ProxyConfig& config, const Packet& request, MessageType type) {
+    Packet reply;
+    reply.op = 2;
+    reply.htype = request.htype;
+    reply.hlen = request.hlen;
+    reply.xid = request.xid;
+    reply.flags = request.flags;
+    reply.chaddr = request.chaddr;
+    reply.siaddr = config.tftp_server;
+    reply.set(Option::message_type, Bytes{static_cast<std::uint8_t>(type)});
+    reply.set(Option::server_id, ipv4_bytes(config.tftp_server));
+    reply.set(Option::vendor_class, std::string_view{"PXEClient"});
+    return reply;
 }
 
 // The OFFER (or, for the boot server port, the ACK) for an arm64 UEFI node.
@@ -154,20 +173,10 @@ Decision uefi_answer(const ProxyConfig& config, const Packet& request, TftpHealt
         d.verdict = Verdict::tftp_unhealthy;
         return d;
     }
-    Packet reply;
-    reply.op = 2;
-    reply.htype = request.htype;
-    reply.hlen = request.hlen;
-    reply.xid = request.xid;
-    reply.flags = request.flags;
+    Packet reply = proxy_reply(config, request, type);
     reply.ciaddr = type == MessageType::ack ? request.ciaddr : 0;
-    reply.chaddr = request.chaddr;
-    reply.siaddr = config.tftp_server;
     reply.sname = format_ipv4(config.tftp_server);
     reply.file = node->boot_file;
-    reply.set(Option::message_type, Bytes{static_cast<std::uint8_t>(type)});
-    reply.set(Option::server_id, ipv4_bytes(config.tftp_server));
-    reply.set(Option::vendor_class, std::string_view{"PXEClient"});
     if (const Bytes* guid = request.find(Option::client_guid)) {
         reply.set(Option::client_guid, *guid);
     }
@@ -239,22 +248,12 @@ Decision decide(const ProxyConfig& config, const Packet& request, TftpHealth hea
         d.verdict = Verdict::tftp_unhealthy;
         return d;
     }
-    Packet reply;
-    reply.op = 2;
-    reply.htype = request.htype;
-    reply.hlen = request.hlen;
-    reply.xid = request.xid;
-    reply.flags = request.flags;
+    Packet reply = proxy_reply(config, request, MessageType::offer);
     const bool relayed = request.giaddr != 0 &&
                          std::find(config.relays.begin(), config.relays.end(), request.giaddr) !=
                              config.relays.end();
     reply.giaddr = relayed ? request.giaddr : 0;
-    reply.chaddr = request.chaddr;
-    reply.siaddr = config.tftp_server;
     const std::uint32_t s = config.tftp_server;
-    reply.set(Option::message_type, Bytes{static_cast<std::uint8_t>(MessageType::offer)});
-    reply.set(Option::server_id, ipv4_bytes(s));
-    reply.set(Option::vendor_class, std::string_view{"PXEClient"});
     reply.set(Option::client_guid, *request.find(Option::client_guid));
     reply.set(Option::vendor_specific, raspberry_pi_option43());
     reply.set(Option::tftp_server, format_ipv4(s));
