@@ -20,6 +20,7 @@
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
+#include "firmware/bootcfg/node_boot.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -473,6 +474,17 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         DiskImageOptions disk;
         disk.source_date_epoch = sde;
         disk.ids = DiskIds::from_image_id(result.image_id);
+        // disk-boot/: what the disk's boot partition has besides boot/, kept beside it so the
+        // manifest lists it and `verify` can check the partition against it.
+        disk.extra_boot_dir = image / "disk-boot";
+        UHS_CHECK(make_dirs(disk.extra_boot_dir));
+        UHS_CHECK(
+            util::write_file_atomic(disk.extra_boot_dir / "config.txt",
+                                    bootcfg::render_disk_config_txt(cluster, result.image_id)));
+        UHS_CHECK(util::write_file_atomic(
+            disk.extra_boot_dir / "cmdline.txt",
+            bootcfg::render_disk_cmdline(cluster, root_partuuid(disk.ids), result.image_id)));
+        UHS_CHECK(clamp_tree_mtimes(disk.extra_boot_dir, sde));
         (void)UHS_TRY(write_disk_image(image / "boot", image / "rootfs.tar", image / "disk.img",
                                        disk, commands));
         result.phases.push_back({"disk.img", clock.lap()});

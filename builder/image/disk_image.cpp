@@ -154,6 +154,12 @@ DiskIds DiskIds::from_image_id(std::string_view image_id) {
                    uuid_from(derive(image_id, "ext4-hash-seed"))};
 }
 
+std::string root_partuuid(const DiskIds& ids) {
+    char text[16];
+    std::snprintf(text, sizeof text, "%08x-02", ids.disk_id);
+    return text;
+}
+
 util::Status check_mke2fs(util::CommandRunner& runner) {
     auto result = runner.run({{"mke2fs", "-V"}, {}, {}, ""});
     if (!result) {
@@ -220,6 +226,16 @@ util::Result<DiskLayout> write_disk_image(const fs::path& boot_dir, const fs::pa
                           ""}));
     const std::string fat = temp + "@@" + std::to_string(layout.boot_offset);
     UHS_CHECK(copy_tree_to_fat(runner, fat, boot_dir, "", env));
+    if (!options.extra_boot_dir.empty()) {
+        for (const std::string& name : UHS_TRY(util::list_dir_sorted(options.extra_boot_dir))) {
+            if (fs::exists(fs::symlink_status(boot_dir / name))) {
+                return fail(Errc::failed, "both ", boot_dir.string(), " and ",
+                            options.extra_boot_dir.string(), " hold ", name,
+                            ": the boot partition can take only one");
+            }
+        }
+        UHS_CHECK(copy_tree_to_fat(runner, fat, options.extra_boot_dir, "", env));
+    }
 
     UHS_CHECK(run_tool(
         runner, {{"mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-L", "rootfs", "-U",

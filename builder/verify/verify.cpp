@@ -262,12 +262,19 @@ void check_boot_partition(const fs::path& boot_tar,
         report.checks.push_back({what, false, members.error().message});
         return;
     }
+    // The partition holds boot/ and, at its top level, disk-boot/ (the disk's own config.txt
+    // and cmdline.txt); a name is looked up in disk-boot/ first.
+    auto source_of = [&](const std::string& name) -> std::string {
+        return content_of(listed, "disk-boot/" + name) ? "disk-boot/" + name : "boot/" + name;
+    };
     std::size_t files = 0;
     std::vector<std::string> problems;
-    std::map<std::string, bool> expected; // boot/ entries of the manifest, seen or not
+    std::map<std::string, bool> expected; // manifest entries for the partition, seen or not
     for (const auto& [path, entry] : listed) {
-        if (path.starts_with("boot/")) {
-            expected[path.substr(5)] = false;
+        for (const std::string prefix : {"boot/", "disk-boot/"}) {
+            if (path.starts_with(prefix) && content_of(listed, path)) {
+                expected[path] = false;
+            }
         }
     }
     for (const auto& [raw, member] : *members) {
@@ -276,23 +283,25 @@ void check_boot_partition(const fs::path& boot_tar,
             continue; // directories; FAT has nothing else
         }
         ++files;
-        const auto want = content_of(listed, "boot/" + name);
+        const std::string source = source_of(name);
+        const auto want = content_of(listed, source);
         if (!want) {
-            problems.push_back(name + ": not in the manifest's boot/");
+            problems.push_back(name + ": not in the manifest's boot/ or disk-boot/");
         } else if (*want != member.sha256) {
-            problems.push_back(name + ": content differs from boot/" + name);
+            problems.push_back(name + ": content differs from " + source);
         }
-        expected[name] = true;
+        expected[source] = true;
     }
-    for (const auto& [name, seen] : expected) {
+    for (const auto& [path, seen] : expected) {
         // A manifest directory entry has no file of its own; only files must be on the FAT.
-        if (!seen && content_of(listed, "boot/" + name)) {
-            problems.push_back(name + ": in boot/ but not on the boot partition");
+        if (!seen) {
+            problems.push_back(path + ": in the manifest but not on the boot partition");
         }
     }
     report.checks.push_back({what, problems.empty(),
-                             problems.empty() ? std::to_string(files) + " files match boot/"
-                                              : util::join(problems, "; ")});
+                             problems.empty()
+                                 ? std::to_string(files) + " files match boot/ and disk-boot/"
+                                 : util::join(problems, "; ")});
 }
 
 // Which name of a hard-link group carries the data depends on the order a tar writer walks

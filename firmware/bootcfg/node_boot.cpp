@@ -102,4 +102,43 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
     return text;
 }
 
+std::string render_disk_cmdline(const config::Cluster& cluster, std::string_view root_partuuid,
+                                std::string_view image_id) {
+    (void)cluster; // nothing node- or network-specific: the disk boots wherever it is put
+    // rw: the image has no /etc/fstab to remount the root writable later.
+    std::string line = "console=serial0,115200 console=tty1";
+    line += " root=PARTUUID=" + std::string(root_partuuid) + " rootfstype=ext4 rw rootwait";
+    line += " cgroup_enable=memory cgroup_memory=1";
+    line += " uhs.image=" + std::string(image_id);
+    return line + "\n";
+}
+
+std::string render_disk_config_txt(const config::Cluster& cluster, std::string_view image_id) {
+    bool bcm2711 = false, bcm2712 = false;
+    for (const config::Node& node : cluster.nodes) {
+        if (node.model == BoardModel::uefi_arm64) {
+            continue; // UEFI firmware reads no config.txt
+        }
+        (is_bcm2711(node.model) ? bcm2711 : bcm2712) = true;
+    }
+    std::string text;
+    text += "# Written by uhs for the disk image of cluster " + cluster.cluster.name + ".\n";
+    text += "# Image " + std::string(image_id) + ". Edit the cluster file, not this file.\n";
+    text += "[all]\n";
+    text += "arm_64bit=1\n";
+    text += "enable_uart=1\n";
+    if (bcm2711) {
+        text += "[cm4]\n";
+        text += "kernel=kernel8.img\n";
+        text += "initramfs initramfs8 followkernel\n";
+    }
+    if (bcm2712) {
+        text += "[pi5]\n";
+        text += "kernel=kernel_2712.img\n";
+        text += "initramfs initramfs_2712 followkernel\n";
+    }
+    text += "[all]\n";
+    return text;
+}
+
 } // namespace uhs::bootcfg

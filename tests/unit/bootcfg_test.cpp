@@ -63,3 +63,34 @@ TEST_CASE("config.txt names the SoC's kernel and initramfs and the model's devic
     CHECK(cm4.find("kernel=kernel8.img\ninitramfs initramfs8 followkernel\n") != std::string::npos);
     CHECK(cm4.find("device_tree=bcm2711-rpi-cm4.dtb\n") != std::string::npos);
 }
+
+TEST_CASE("the disk's cmdline.txt boots its own root partition and carries no node") {
+    const auto cluster = good_cluster();
+    CHECK(bootcfg::render_disk_cmdline(cluster, "1a2b3c4d-02", "0123abcd") ==
+          "console=serial0,115200 console=tty1 root=PARTUUID=1a2b3c4d-02 rootfstype=ext4 rw "
+          "rootwait cgroup_enable=memory cgroup_memory=1 uhs.image=0123abcd\n");
+}
+
+TEST_CASE("the disk's config.txt has a section per SoC family and leaves the device tree to "
+          "the firmware") {
+    auto cluster = good_cluster();
+    const std::string cm5_only = bootcfg::render_disk_config_txt(cluster, "0123abcd");
+    CHECK(cm5_only == "# Written by uhs for the disk image of cluster test.\n"
+                      "# Image 0123abcd. Edit the cluster file, not this file.\n"
+                      "[all]\n"
+                      "arm_64bit=1\n"
+                      "enable_uart=1\n"
+                      "[pi5]\n"
+                      "kernel=kernel_2712.img\n"
+                      "initramfs initramfs_2712 followkernel\n"
+                      "[all]\n");
+    CHECK(cm5_only.find("device_tree") == std::string::npos);
+    cluster.nodes[0].model = config::BoardModel::cm4;
+    const std::string mixed = bootcfg::render_disk_config_txt(cluster, "0123abcd");
+    CHECK(mixed.find("[cm4]\nkernel=kernel8.img\ninitramfs initramfs8 followkernel\n[pi5]\n") !=
+          std::string::npos);
+    for (auto& node : cluster.nodes) {
+        node.model = config::BoardModel::cm4;
+    }
+    CHECK(bootcfg::render_disk_config_txt(cluster, "0123abcd").find("[pi5]") == std::string::npos);
+}

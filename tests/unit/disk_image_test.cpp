@@ -157,3 +157,43 @@ TEST_CASE("an old mke2fs is refused with the way out") {
     CHECK(status.error().message.find("mke2fs 1.47.0 cannot build ext4 from a tar") == 0);
     CHECK(status.error().message.find("bookworm-backports") != std::string::npos);
 }
+
+TEST_CASE("the disk's own boot files join boot/ at the FAT's top level; a clash is refused") {
+    auto& runner = util::default_command_runner();
+    if (!image::check_mke2fs(runner)) {
+        FAIL(image::check_mke2fs(runner).error().message);
+    }
+    Inputs in;
+    fs::remove(in.boot / "config.txt");
+    fs::remove(in.boot / "cmdline.txt");
+    const fs::path extra = in.dir.path() / "disk-boot";
+    fs::create_directories(extra);
+    REQUIRE(util::write_file_atomic(extra / "config.txt", "[pi5]\nkernel=kernel_2712.img\n"));
+    REQUIRE(util::write_file_atomic(extra / "cmdline.txt", "root=PARTUUID=01234567-02\n"));
+    auto options = in.options();
+    options.extra_boot_dir = extra;
+    const fs::path img = in.dir.path() / "disk.img";
+    REQUIRE(image::write_disk_image(in.boot, in.tar, img, options, runner));
+    const std::string fat = img.string() + "@@" + std::to_string(1 << 20);
+    auto listing = runner.run({{"mdir", "-b", "-i", fat, "::/"}, {}, {"MTOOLS_SKIP_CHECK=1"}, ""});
+    REQUIRE(listing);
+    CHECK(listing->out == "::/overlays/\n::/cmdline.txt\n::/config.txt\n");
+    auto cmdline =
+        runner.run({{"mtype", "-i", fat, "::cmdline.txt"}, {}, {"MTOOLS_SKIP_CHECK=1"}, ""});
+    REQUIRE(cmdline);
+    CHECK(cmdline->out == "root=PARTUUID=01234567-02\n");
+
+    REQUIRE(util::write_file_atomic(in.boot / "config.txt", "arm_64bit=1\n"));
+    auto clash =
+        image::write_disk_image(in.boot, in.tar, in.dir.path() / "clash.img", options, runner);
+    REQUIRE_FALSE(clash);
+    CHECK(clash.error().message.find(" hold config.txt: the boot partition can take only one") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(in.dir.path() / "clash.img"));
+}
+
+TEST_CASE("the root PARTUUID is the MBR disk id and partition 2") {
+    image::DiskIds ids;
+    ids.disk_id = 0x00ab12cd;
+    CHECK(image::root_partuuid(ids) == "00ab12cd-02");
+}

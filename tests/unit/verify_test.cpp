@@ -11,6 +11,8 @@
 #include "builder/verify/verify.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <map>
+
 #include <sys/stat.h>
 
 using namespace uhs;
@@ -49,10 +51,15 @@ struct ImageDir {
     }
 
     // The boot partition as a tar: boot/ with links resolved, as mcopy writes it.
-    fs::path boot_tar(const std::string& config_text = "arm_64bit=1\n") const {
+    // `extra`: more top-level files, as disk-boot/ adds them.
+    fs::path boot_tar(const std::string& config_text = "arm_64bit=1\n",
+                      const std::map<std::string, std::string>& extra = {}) const {
         const fs::path tree = dir.path() / "fat";
         fs::remove_all(tree);
         fs::create_directories(tree / "overlays");
+        for (const auto& [name, text] : extra) {
+            REQUIRE(util::write_file_atomic(tree / name, text));
+        }
         REQUIRE(util::write_file_atomic(tree / "config.txt", config_text));
         REQUIRE(util::write_file_atomic(tree / "config-link.txt", config_text));
         REQUIRE(util::write_file_atomic(tree / "overlays/a.dtbo", "dtbo a"));
@@ -186,6 +193,27 @@ TEST_CASE("verify: disk.img checked from the inside") {
         CHECK(boot->detail.find("config.txt: content differs from boot/config.txt") !=
               std::string::npos);
     }
+    SECTION("disk-boot/ files belong on the partition, and are missed when absent") {
+        fs::create_directories(dir.image / "disk-boot");
+        REQUIRE(util::write_file_atomic(dir.image / "disk-boot/cmdline.txt", "root=PARTUUID=x\n"));
+        dir.write_manifest();
+        fake->boot_tar = dir.boot_tar("arm_64bit=1\n", {{"cmdline.txt", "root=PARTUUID=x\n"}});
+        auto report = image::verify_image(dir.image, serve(fake));
+        REQUIRE(report);
+        const auto* boot = find(*report, "disk.img: boot partition files");
+        REQUIRE(boot);
+        CHECK(boot->ok);
+        CHECK(boot->detail == "4 files match boot/ and disk-boot/");
+
+        fake->boot_tar = dir.boot_tar();
+        auto missing = image::verify_image(dir.image, serve(fake));
+        REQUIRE(missing);
+        boot = find(*missing, "disk.img: boot partition files");
+        REQUIRE(boot);
+        CHECK_FALSE(boot->ok);
+        CHECK(boot->detail ==
+              "disk-boot/cmdline.txt: in the manifest but not on the boot partition");
+    }
     SECTION("a root member whose mode differs from rootfs.tar is named") {
         fake->root_tar = dir.root_tar(0600);
         auto report = image::verify_image(dir.image, serve(fake));
@@ -227,6 +255,10 @@ TEST_CASE("verify: a real disk image through libguestfs", "[.guestfs]") {
     options.root_size = 32 << 20;
     options.source_date_epoch = k_epoch;
     options.ids = image::DiskIds::from_image_id("0123456789abcdef");
+    fs::create_directories(dir.image / "disk-boot");
+    REQUIRE(util::write_file_atomic(dir.image / "disk-boot/cmdline.txt",
+                                    "root=PARTUUID=" + image::root_partuuid(options.ids) + "\n"));
+    options.extra_boot_dir = dir.image / "disk-boot";
     REQUIRE(image::write_disk_image(dir.image / "boot", dir.image / "rootfs.tar",
                                     dir.image / "disk.img", options,
                                     util::default_command_runner()));
