@@ -19,6 +19,9 @@ if ! command -v mmdebstrap > /dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap > /dev/null
 fi
 work=$(mktemp -d)
+# apt verifies signatures as the _apt user: mktemp's 0700 would hide the stand-in's keyring
+# from it (NO_PUBKEY), so the work directory is world-readable.
+chmod 0755 "$work"
 server=""
 trap '[ -n "$server" ] && kill $server 2> /dev/null; rm -rf "$work"' EXIT
 now() { date +%s.%N; }
@@ -82,11 +85,15 @@ sources+=("deb [signed-by=$work/kube/keyring.gpg] $kube/ /")
 sde=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["source_date_epoch"])' < <(
   "$uhs_image" build "$cluster" --out "$work/out" --json --source "debian=$mirror" --source "kubernetes=$kube"))
 t=$(now)
-SOURCE_DATE_EPOCH=$sde mmdebstrap --quiet --mode=root --variant=apt --architectures=arm64 \
+if ! SOURCE_DATE_EPOCH=$sde mmdebstrap --mode=root --variant=apt --architectures=arm64 \
   --include="$include" --skip=download/empty \
   --setup-hook="mkdir -p \"\$1\"/var/cache/apt/archives && cp $archives/*.deb \"\$1\"/var/cache/apt/archives/" \
   --customize-hook='rm -f "$1"/etc/ssh/ssh_host_*' \
-  "${suites%% *}" "$work/mm.tar" "${sources[@]}"
+  "${suites%% *}" "$work/mm.tar" "${sources[@]}" > "$work/mmdebstrap.log" 2>&1; then
+  echo "bench: mmdebstrap failed; the end of its output:"
+  tail -n 40 "$work/mmdebstrap.log"
+  exit 1
+fi
 mm=$(since "$t")
 ratio=$(awk "BEGIN {printf \"%.2f\", $ours / $mm}")
 echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
