@@ -483,7 +483,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
                                     bootcfg::render_disk_config_txt(cluster, result.image_id)));
         UHS_CHECK(util::write_file_atomic(
             disk.extra_boot_dir / "cmdline.txt",
-            bootcfg::render_disk_cmdline(cluster, root_partuuid(disk.ids), result.image_id)));
+            bootcfg::render_disk_cmdline(root_partuuid(disk.ids), result.image_id)));
         UHS_CHECK(clamp_tree_mtimes(disk.extra_boot_dir, sde));
         (void)UHS_TRY(write_disk_image(image / "boot", image / "rootfs.tar", image / "disk.img",
                                        disk, commands));

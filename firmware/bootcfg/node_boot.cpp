@@ -102,9 +102,8 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
     return text;
 }
 
-std::string render_disk_cmdline(const config::Cluster& cluster, std::string_view root_partuuid,
-                                std::string_view image_id) {
-    (void)cluster; // nothing node- or network-specific: the disk boots wherever it is put
+std::string render_disk_cmdline(std::string_view root_partuuid, std::string_view image_id) {
+    // Nothing node- or network-specific: the disk boots wherever it is put.
     // rw: the image has no /etc/fstab to remount the root writable later.
     std::string line = "console=serial0,115200 console=tty1";
     line += " root=PARTUUID=" + std::string(root_partuuid) + " rootfstype=ext4 rw rootwait";

@@ -39,8 +39,7 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
 // carry no node: identity (host name, machine-id, SSH keys) is made at first boot, and the root
 // is the image's own ext4 partition, writable, with no per-node state mounts (no uhs.state).
 // `root_partuuid` names that partition as the MBR gives it ("<disk id>-02").
-std::string render_disk_cmdline(const config::Cluster& cluster, std::string_view root_partuuid,
-                                std::string_view image_id);
+std::string render_disk_cmdline(std::string_view root_partuuid, std::string_view image_id);
 
 // The disk's config.txt: a section per SoC family in the cluster ([cm4] for BCM2711, [pi5] for
 // BCM2712, which also matches CM5 and CM5 Lite), each naming its kernel and initramfs. No

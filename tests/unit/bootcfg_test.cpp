@@ -65,8 +65,7 @@ TEST_CASE("config.txt names the SoC's kernel and initramfs and the model's devic
 }
 
 TEST_CASE("the disk's cmdline.txt boots its own root partition and carries no node") {
-    const auto cluster = good_cluster();
-    CHECK(bootcfg::render_disk_cmdline(cluster, "1a2b3c4d-02", "0123abcd") ==
+    CHECK(bootcfg::render_disk_cmdline("1a2b3c4d-02", "0123abcd") ==
           "console=serial0,115200 console=tty1 root=PARTUUID=1a2b3c4d-02 rootfstype=ext4 rw "
           "rootwait cgroup_enable=memory cgroup_memory=1 uhs.image=0123abcd\n");
 }
