@@ -36,7 +36,7 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
                               std::string_view image_id);
 
 // The disk image (`build --disk`) is one image for every node of the cluster, so its boot files
-// carry no node: identity (host name, machine-id, SSH keys) is made at first boot, and the root
+// carry no node: machine-id and SSH host keys are made at first boot, and the root
 // is the image's own ext4 partition, writable, with no per-node state mounts (no uhs.state).
 // `root_partuuid` names that partition as the MBR gives it ("<disk id>-02").
 std::string render_disk_cmdline(std::string_view root_partuuid, std::string_view image_id);
