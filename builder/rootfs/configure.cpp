@@ -340,13 +340,10 @@ util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOpt
     if (!fs::exists(fs::symlink_status(root / "usr/sbin/update-initramfs", ec))) {
         return false;
     }
-    bool have_kernel = false;
-    if (auto names = util::list_dir_sorted(root / "boot")) {
-        for (const std::string& name : *names) {
-            have_kernel = have_kernel || name.starts_with("vmlinuz-");
-        }
-    }
-    if (!have_kernel) {
+    const auto names = util::list_dir_sorted(root / "boot");
+    if (!names || std::none_of(names->begin(), names->end(), [](const std::string& name) {
+            return name.starts_with("vmlinuz-");
+        })) {
         return false;
     }
     if (options.progress) {
