@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/apt/verify.hpp"
 
+#include "builder/apt/keyring.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
 
@@ -87,6 +88,7 @@ SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code) {
     };
     std::vector<Block> blocks;
     bool no_data = false;
+    std::string expired_key;
     auto current = [&]() -> Block& {
         if (blocks.empty()) {
             blocks.emplace_back();
@@ -125,7 +127,11 @@ SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code) {
         } else if (keyword == "EXPSIG") {
             current().problem = "expired signature";
         } else if (keyword == "EXPKEYSIG") {
-            current().problem = "signed by an expired key";
+            // EXPKEYSIG <long keyid> <username>
+            current().problem = std::string(k_expired_key);
+            if (words.size() > 1) {
+                expired_key = std::string(words[1]);
+            }
         } else if (keyword == "REVKEYSIG") {
             current().problem = "signed by a revoked key";
         } else if (keyword == "ERRSIG") {
@@ -146,7 +152,7 @@ SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code) {
     bool missing = false;
     for (const Block& b : blocks) {
         if (!b.problem.empty()) {
-            return {false, b.problem};
+            return {false, b.problem, b.problem == k_expired_key ? expired_key : ""};
         }
         if (b.good && b.valid && !b.weak_digest) {
             ++good;
@@ -231,6 +237,29 @@ util::Result<std::string> dearmor(std::string_view armored) {
     return out;
 }
 
+namespace {
+
+// "the key … (uid) in KEYRING expired on DATE: refresh the keyring (…)", from the keyring's own
+// packets; as much of it as can be read.
+std::string describe_expired_key(const std::filesystem::path& keyring, std::string_view key_data,
+                                 const std::string& key_id) {
+    std::string key = "the signing key " + (key_id.empty() ? std::string("(unnamed)") : key_id);
+    std::string binary(key_data);
+    if (is_armored(binary)) {
+        binary = dearmor(binary).value_or("");
+    }
+    if (auto keys = read_keyring(binary)) {
+        if (const OpenPgpKey* found = find_key(*keys, key_id)) {
+            key = "the signing " + describe_expiry(*found, std::time(nullptr));
+        }
+    }
+    return key + " in " + keyring.string() +
+           " (gpgv: EXPKEYSIG): refresh the keyring from the repository's published key and "
+           "check its fingerprint (configs/keyrings/README.md has the steps for the shipped ones)";
+}
+
+} // namespace
+
 util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
                                              const std::filesystem::path& keyring,
                                              std::string_view inrelease, std::string_view origin) {
@@ -268,6 +297,8 @@ util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
         std::string reason = verdict.reason;
         if (reason == k_unknown_key) {
             reason = "signed by a key not in " + keyring.string();
+        } else if (reason == k_expired_key) {
+            reason = describe_expired_key(keyring, *key_data, verdict.expired_key);
         } else if (reason == k_no_signature &&
                    result->err.find("no signature found") != std::string::npos) {
             reason = "not signed";

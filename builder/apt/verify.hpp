@@ -21,9 +21,12 @@ bool is_armored(std::string_view data);
 inline constexpr std::string_view k_unknown_key = "signed by a key not in the keyring";
 inline constexpr std::string_view k_no_signature = "no valid signature";
 
+inline constexpr std::string_view k_expired_key = "signed by an expired key";
+
 struct SignatureVerdict {
     bool accepted = false;
-    std::string reason; // why not, when !accepted
+    std::string reason;      // why not, when !accepted
+    std::string expired_key; // the long key ID gpgv named in EXPKEYSIG, if any
 };
 
 // Judges gpgv's --status-fd output (`status`) and `exit_code` the way apt does: accepted when
@@ -35,7 +38,8 @@ SignatureVerdict judge_gpgv_status(std::string_view status, int exit_code);
 // Verifies the clearsigned `inrelease` with gpgv against `keyring` (binary or armored; armored
 // keys are dearmored into a private temp file) and returns the signed text exactly as gpgv
 // output it. Fails closed with Errc::integrity unless judge_gpgv_status accepts;
-// Errc::not_found when gpgv or the keyring is missing. `origin` names the file in errors.
+// Errc::not_found when gpgv or the keyring is missing. `origin` names the file in errors; an
+// expired signing key is named with its expiry date and where the refresh steps are.
 util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
                                              const std::filesystem::path& keyring,
                                              std::string_view inrelease, std::string_view origin);

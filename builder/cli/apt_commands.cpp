@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `lock` and `fetch`: pin the exact package set, then fill the content-addressed store.
+#include "builder/apt/keyring.hpp"
 #include "builder/apt/lock.hpp"
 #include "builder/cli/commands.hpp"
 #include "builder/fetch/http.hpp"
@@ -132,8 +133,12 @@ int run_lock(const ParsedArgs& args, Io& io) {
     if (!uris) {
         return report(io, program, uris.error());
     }
+    const std::time_t now = std::time(nullptr);
+    for (const config::Diagnostic& w : apt::keyring_expiry_warnings(common->cluster, now)) {
+        io.err << w.to_string("warning") << '\n';
+    }
     apt::RepositoryContext context{util::default_command_runner(), common->store,
-                                   common->fetch_options, std::time(nullptr)};
+                                   common->fetch_options, now};
     if (existing) {
         // Never go back behind what the old lock already saw (see RepositoryContext).
         for (const apt::LockedSource& s : existing->sources) {

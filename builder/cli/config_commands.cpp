@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // `validate` and `plan`: read the cluster file and say what would happen.
+#include "builder/apt/keyring.hpp"
 #include "builder/cli/commands.hpp"
 #include "builder/image/plan.hpp"
 
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace uhs::cli {
@@ -31,6 +33,10 @@ int run_validate(const ParsedArgs& args, Io& io) {
         if (!cluster) {
             return util::k_exit_usage;
         }
+        for (const config::Diagnostic& w :
+             apt::keyring_expiry_warnings(*cluster, std::time(nullptr))) {
+            io.err << w.to_string("warning") << '\n';
+        }
         io.out << file << ": ok (" << cluster->nodes.size() << " nodes)\n";
         return util::k_exit_ok;
     }
@@ -47,6 +53,17 @@ int run_validate(const ParsedArgs& args, Io& io) {
         }
     }
     report["errors"] = errors;
+    nlohmann::json warnings = nlohmann::json::array();
+    if (cluster) {
+        for (const config::Diagnostic& w :
+             apt::keyring_expiry_warnings(*cluster, std::time(nullptr))) {
+            warnings.push_back({{"file", w.where.file},
+                                {"line", w.where.line},
+                                {"column", w.where.column},
+                                {"message", w.message}});
+        }
+    }
+    report["warnings"] = warnings;
     io.out << report.dump(2) << '\n';
     return cluster ? util::k_exit_ok : util::k_exit_usage;
 }

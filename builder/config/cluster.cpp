@@ -26,12 +26,13 @@ namespace uhs::config {
 
 namespace fs = std::filesystem;
 
-std::string Diagnostic::to_string() const {
+std::string Diagnostic::to_string(std::string_view severity) const {
+    const std::string label = std::string(": ") + std::string(severity) + ": ";
     if (where.line == 0) {
-        return where.file + ": error: " + message;
+        return where.file + label + message;
     }
     return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) +
-           ": error: " + message;
+           label + message;
 }
 
 std::string_view to_string(BoardModel model) {

@@ -18,12 +18,12 @@ struct SourceLocation {
     int column = 0;
 };
 
-// One problem in a cluster file: "FILE:LINE:COL: error: MESSAGE".
+// One problem in a cluster file: "FILE:LINE:COL: error: MESSAGE" (or "warning:").
 struct Diagnostic {
     SourceLocation where;
     std::string message;
 
-    std::string to_string() const;
+    std::string to_string(std::string_view severity = "error") const;
 };
 
 // uefi_arm64: a generic arm64 board (or a Pi 4 with UEFI firmware) that network-boots through

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 work_parent=${3:-${TMPDIR:-/tmp}}
 
-[ "$(id -u)" -eq 0 ] || e2e_skip "needs root (network/mount namespace, ganesha exporting a root tree)"
+uhs_need_root "network/mount namespace, ganesha exporting a root tree"
 e2e_need_tools qemu-system-aarch64 ganesha.nfsd rpcbind rpcinfo unshare tar timeout
 state=${UHS_E2E_STATE:-tmpfs}
 case $state in
@@ -24,7 +24,7 @@ iscsi) e2e_need_tools tgtd tgtadm truncate ;;
 *) e2e_fail "UHS_E2E_STATE=$state is not tmpfs or iscsi" ;;
 esac
 [ -e /usr/lib/x86_64-linux-gnu/ganesha/libfsalvfs.so ] || ls /usr/lib/*/ganesha/libfsalvfs.so >/dev/null 2>&1 ||
-  e2e_skip "ganesha's VFS backend is not installed (apt-get install nfs-ganesha-vfs)"
+  uhs_needs "ganesha's VFS backend is not installed (apt-get install nfs-ganesha-vfs)"
 e2e_image
 e2e_node_dir
 [ -f "$E2E_IMAGE/rootfs.tar" ] || e2e_fail "$E2E_IMAGE/rootfs.tar does not exist"

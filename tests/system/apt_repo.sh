@@ -5,11 +5,12 @@
 # expired Valid-Until, truncated download, hash mismatch, 404, dropped connections), each
 # asserting the error and that the store holds nothing bad.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 uhs_image=$1
 src=$3
 fixtures=$src/tests/fixtures/aptrepo
 for tool in dpkg-deb gpg gpgv python3 xz; do
-  command -v $tool >/dev/null || { echo "skip: $tool missing"; exit 125; }
+  uhs_need_tools "$tool"
 done
 work=$(mktemp -d /tmp/uhs-apt-test.XXXXXX)
 servers=()
@@ -178,6 +179,23 @@ lock_fails() {
 
 echo "== wrong key"
 lock_fails wrongkey "signature verification failed" "$base/debian/repo" "$work/www/kube/keyring.gpg"
+echo "== an expired signing key is named with its date and the refresh steps"
+bash "$fixtures/make_repo.sh" "$work/www/expkey" "$fixtures/basic.recipe" --suite trixie --expired-key
+lock_fails expkey "expired on 2025-01-02" "$base/expkey/repo" "$work/www/expkey/keyring.gpg"
+grep -q "the signing key .* (uhs test archive <test@uhs.invalid>) expired on 2025-01-02 in .*debian.gpg (gpgv: EXPKEYSIG): refresh the keyring .*configs/keyrings/README.md" "$work/err" ||
+  { cat "$work/err" >&2; fail "the expired key is not described"; }
+"$uhs_image" validate "$work/expkey/cluster.yaml" > /dev/null 2> "$work/err" || fail "validate refused a cluster whose key expired"
+grep -q "warning: image.sources\[0\].keyring: .*expired on 2025-01-02: lock will refuse" "$work/err" ||
+  { cat "$work/err" >&2; fail "validate does not warn about the expired key"; }
+echo "== validate warns about a key that expires within 30 days"
+bash "$fixtures/make_repo.sh" "$work/www/soonkey" "$fixtures/basic.recipe" --suite trixie --key-expires 10d
+cluster "$work/soonkey" "$base/soonkey/repo" "$work/www/soonkey/keyring.gpg"
+"$uhs_image" validate "$work/soonkey/cluster.yaml" > "$work/out" 2> "$work/err" || fail "validate soonkey"
+grep -q ": ok (" "$work/out" || fail "validate soonkey: no ok line"
+grep -Eq "warning: image.sources\[0\].keyring: .*expires on [0-9-]+ \(in (9|10) days\)" "$work/err" ||
+  { cat "$work/err" >&2; fail "validate does not warn about the key expiring in 10 days"; }
+"$uhs_image" validate "$good/cluster.yaml" > /dev/null 2> "$work/err"
+! grep -q "warning:" "$work/err" || { cat "$work/err" >&2; fail "validate warns about a key that never expires"; }
 echo "== expired Valid-Until"
 lock_fails expired "expired: Valid-Until 2025-03-02T12:00:00Z" "$base/expired/repo" "$work/www/expired/keyring.gpg"
 echo "== tampered Packages (signature still good)"

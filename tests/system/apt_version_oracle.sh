@@ -4,18 +4,19 @@
 # real versions from this host's APT lists (skipped, 125, when there are none).
 #   apt_version_oracle.sh APT_VERCMP
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 vercmp=$1
-command -v dpkg >/dev/null || { echo "skip: dpkg missing"; exit 125; }
+uhs_need_tools dpkg
 shopt -s nullglob
 lists=(/var/lib/apt/lists/*_Packages*)
-[ ${#lists[@]} -gt 0 ] || { echo "skip: no Packages file in /var/lib/apt/lists (run apt-get update)"; exit 125; }
+[ ${#lists[@]} -gt 0 ] || uhs_needs "no Packages file in /var/lib/apt/lists (apt-get update)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for f in "${lists[@]}"; do
   /usr/lib/apt/apt-helper cat-file "$f"
 done | sed -n 's/^Version: *//p' | LC_ALL=C sort -u > "$work/versions"
 n=$(wc -l < "$work/versions")
-[ "$n" -ge 2000 ] || { echo "skip: only $n distinct versions"; exit 125; }
+[ "$n" -ge 2000 ] || uhs_needs "only $n distinct versions in /var/lib/apt/lists (apt-get update)"
 # Half the pairs are neighbours in byte order (similar strings: the hard cases), half are
 # neighbours after a seeded shuffle (epochs, tildes and revisions against anything).
 paste -d' ' <(head -n 5000 "$work/versions") <(sed -n '2,5001p' "$work/versions") > "$work/pairs"

@@ -8,19 +8,19 @@
 # policy-rc.d gone, enabled units), boot/ and nodes/; then builds again from scratch under
 # another TZ, umask, LANG and working directory and requires every artifact to be identical
 # (printing `uhs-image diff` when not); then a no-op rebuild and an overlay-only rebuild
-# that must re-use the stage cache. Skipped (125) without root, qemu-user binfmt or mirror.
+# that must re-use the stage cache. Skipped (125) without root, qemu-user binfmt or mirror
+# (a failure instead in CI, which provides all three: tests/lib/skip.sh).
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 uhs_image=$1
 src=$3
 fixtures=$src/tests/fixtures/aptrepo
 
-[ "$(id -u)" -eq 0 ] || { echo "skip: needs root (chroot, mount namespaces)"; exit 125; }
+uhs_need_root "chroot, mount namespaces"
 grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
-  { echo "skip: no qemu-aarch64 binfmt (apt-get install qemu-user-static binfmt-support)"; exit 125; }
-for tool in python3 tar dpkg-deb gpg sha256sum; do
-  command -v "$tool" > /dev/null || { echo "skip: $tool missing"; exit 125; }
-done
-[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || { echo "skip: debian-archive-keyring missing"; exit 125; }
+  uhs_needs "no enabled qemu-aarch64 binfmt entry (bash .ci/arm64-emulation)"
+uhs_need_tools python3 tar dpkg-deb gpg sha256sum
+[ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || uhs_needs "debian-archive-keyring missing"
 
 work=$(mktemp -d)
 server_pid=
@@ -50,14 +50,8 @@ cp -R "$src/tests/configs/build-standin-overlay" "$a/"
 cp "$work/kube/keyring.asc" "$a/keyrings/kube-standin.asc"
 
 export XDG_CACHE_HOME=$work/cache-a
-if ! "$uhs_image" lock "$a/cluster.yaml" "$kube" 2> "$work/err"; then
-  cat "$work/err"
-  if grep -Eq "resolve|connect|timed out|Timeout|HTTP 5|no APT source on this host" "$work/err"; then
-    echo "skip: Debian mirror unreachable"
-    exit 125
-  fi
-  fail "lock"
-fi
+uhs_need_mirror
+"$uhs_image" lock "$a/cluster.yaml" "$kube" || fail "lock"
 lock=$a/cluster.yaml.lock
 echo "locked $(grep -c '^package ' "$lock") packages"
 

@@ -3,9 +3,10 @@
 # Golden tests: uhs-image eeprom against rpi-eeprom-config's own output for real images
 # (../shared/fixtures/eeprom, FACTS-pi-boot.md §6). Skips (125) when the fixtures are absent.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 uhs_image=$1 source_dir=$3
 fixtures=$source_dir/../shared/fixtures/eeprom
-[ -f "$fixtures/pieeprom-2026-08-12.bin" ] || { echo "no $fixtures: skipped"; exit 125; }
+[ -f "$fixtures/pieeprom-2026-08-12.bin" ] || uhs_needs "no $fixtures (the shared fixtures beside the clone)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 failures=0

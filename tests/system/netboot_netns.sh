@@ -13,12 +13,13 @@ BUILD=$(dirname "$(dirname "$NETBOOT")")
 SIM="$BUILD/tests/pi-bootsim"
 # shellcheck source=netboot/lib.sh
 source "$SRC/tests/system/netboot/lib.sh"
+. "$SRC/tests/lib/skip.sh"
 
 for tool in ip in.tftpd dnsmasq openssl curl; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "SKIP: $tool missing"; exit 125; }
+  uhs_need_tools "$tool"
 done
-[ -x "$SIM" ] || { echo "SKIP: $SIM not built"; exit 125; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for ip netns"; exit 125; }
+[ -x "$SIM" ] || uhs_needs "$SIM not built"
+uhs_need_root "ip netns"
 
 ID=$$
 SRV=uhsnb-srv-$ID RTR=uhsnb-rtr-$ID CLI=uhsnb-cli-$ID
@@ -49,7 +50,7 @@ trap cleanup EXIT INT TERM
 if ! ip netns add "$SRV"; then
   # Skip only where namespaces cannot exist at all (a container without CAP_SYS_ADMIN);
   # anywhere else a failing `ip netns add` is a failure of this machine's setup.
-  if ! unshare --net true 2>/dev/null; then echo "SKIP: no network namespaces here"; exit 125; fi
+  if ! unshare --net true 2>/dev/null; then uhs_needs "no network namespaces here"; fi
   echo "FAIL: ip netns add $SRV"; exit 1
 fi
 ip netns add "$RTR"

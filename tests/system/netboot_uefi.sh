@@ -16,13 +16,14 @@ FIRMWARE=/usr/share/qemu-efi-aarch64/QEMU_EFI.fd
 BOOT_TIMEOUT=${UHS_UEFI_BOOT_TIMEOUT:-90}
 # shellcheck source=netboot/lib.sh
 source "$SRC/tests/system/netboot/lib.sh"
+. "$SRC/tests/lib/skip.sh"
 
 for tool in ip in.tftpd dnsmasq qemu-system-aarch64 apt-get apt-cache dpkg-deb; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "SKIP: $tool missing"; exit 125; }
+  uhs_need_tools "$tool"
 done
-[ -r "$FIRMWARE" ] || { echo "SKIP: $FIRMWARE missing (package qemu-efi-aarch64)"; exit 125; }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root for ip netns and tap devices"; exit 125; }
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 125; }
+[ -r "$FIRMWARE" ] || uhs_needs "$FIRMWARE missing (package qemu-efi-aarch64)"
+uhs_need_root "ip netns and tap devices"
+[ -c /dev/net/tun ] || uhs_needs "no /dev/net/tun"
 
 ID=$$
 SRV=uhsuefi-srv-$ID RTR=uhsuefi-rtr-$ID
@@ -65,14 +66,15 @@ if [ -n "${UHS_UEFI_KERNEL_DEB:-}" ]; then
   # A developer's shortcut: a .deb fetched by an earlier run.
   pkg=$(basename "$UHS_UEFI_KERNEL_DEB" | cut -d_ -f1)
   cp "$UHS_UEFI_KERNEL_DEB" "$T/apt/"
-elif ! timeout 120 apt-get "${APT[@]}" update > "$T/apt.log" 2>&1; then
-  tail -3 "$T/apt.log"; echo "SKIP: the host's APT sources cannot be reached"; exit 125
+else
+  uhs_need_mirror
+  timeout 120 apt-get "${APT[@]}" update > "$T/apt.log" 2>&1 || { tail -3 "$T/apt.log"; fail "apt-get update from the host's APT sources"; }
 fi
 if [ -z "${UHS_UEFI_KERNEL_DEB:-}" ]; then
   pkg=$(apt-cache "${APT[@]}" depends linux-image-cloud-arm64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-  [ -n "$pkg" ] || { echo "SKIP: no linux-image-cloud-arm64 in the host's APT sources"; exit 125; }
+  [ -n "$pkg" ] || uhs_needs "no linux-image-cloud-arm64 in the host's APT sources (a Debian source with arm64)"
   if ! (cd "$T/apt" && timeout 120 apt-get "${APT[@]}" download "$pkg" >> "$T/apt.log" 2>&1); then
-    tail -3 "$T/apt.log"; echo "SKIP: cannot download $pkg"; exit 125
+    tail -3 "$T/apt.log"; fail "cannot download $pkg from the host's APT sources"
   fi
 fi
 dpkg-deb -x "$T"/apt/"$pkg"_*.deb "$T/kernel"
@@ -98,7 +100,7 @@ YAML
 
 # 3. The LAN: br0 (10.78.0.2) + tap0 in the server namespace, the router on a veth.
 if ! ip netns add "$SRV"; then
-  if ! unshare --net true 2>/dev/null; then echo "SKIP: no network namespaces here"; exit 125; fi
+  if ! unshare --net true 2>/dev/null; then uhs_needs "no network namespaces here"; fi
   fail "ip netns add $SRV"
 fi
 ip netns add "$RTR"

@@ -7,9 +7,10 @@
 # a connection dropped mid-call, a timeout told apart from a refusal, --prune, and greps every
 # output for the API key and the CHAP secret.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
 uhs_image=$1 uhs_netboot=$2 source_dir=$3
 for tool in python3 openssl tar; do
-  command -v "$tool" >/dev/null || { echo "skip: $tool is missing"; exit 125; }
+  uhs_need_tools "$tool"
 done
 standin=$source_dir/tests/fixtures/truenas/standin.py
 T=$(mktemp -d /tmp/uhs-publish.XXXXXX)
@@ -61,7 +62,7 @@ export HOME=$T/home
 # --- fixtures: certificate, secrets, cluster file, images ---
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 \
   -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 \
-  || { echo "skip: openssl cannot make a certificate"; exit 125; }
+  || uhs_needs "openssl cannot make a certificate"
 api_key=1-UHSTESTKEYaaaaBBBBccccDDDDeeeeFFFFgggg0123456789
 chap_secret=chapUHS0secret7
 printf '%s\n' "$api_key" >"$HOME/.config/uhs/truenas.key"

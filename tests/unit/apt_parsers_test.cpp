@@ -325,6 +325,11 @@ TEST_CASE("gpgv status: one good signature is enough, bad or weak ones are not",
                             " 32A2D84CA5C23D5F b <b@x.invalid>\n";
         CHECK_FALSE(judge_gpgv_status(good_a + block, 0).accepted);
     }
+    // An expired key is named, so lock can say which key of the keyring and when.
+    auto expired = judge_gpgv_status(
+        good_a + "[GNUPG:] NEWSIG\n[GNUPG:] EXPKEYSIG 32A2D84CA5C23D5F b <b@x.invalid>\n", 0);
+    CHECK(expired.reason == k_expired_key);
+    CHECK(expired.expired_key == "32A2D84CA5C23D5F");
     // An ERRSIG other than "no public key" (rc 4: unknown algorithm) fails the whole file.
     CHECK_FALSE(judge_gpgv_status(
                     good_a + "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 32A2D84CA5C23D5F 99 8 01 1 4\n", 2)

@@ -127,10 +127,9 @@ TEST_CASE_METHOD(Fixture, "size limits apply per entry and per package") {
     CHECK(total.error().message.find("over the limit of 15 bytes") != std::string::npos);
 }
 
-TEST_CASE_METHOD(Fixture, "device nodes are created only when allowed") {
-    if (::geteuid() != 0) {
-        return; // mknod needs root; the refusal is tested above.
-    }
+// mknod needs root (the refusal is tested above): run by "unit: root-only cases".
+TEST_CASE_METHOD(Fixture, "device nodes are created only when allowed", "[root][.]") {
+    REQUIRE(::geteuid() == 0);
     policy.allow_devices = rootfs::AllowDevices::yes;
     auto report = extract({{"./dev/", 'd', "", 0755}, {"./dev/null", 'c', "", 0666}});
     REQUIRE(report);
