@@ -86,7 +86,7 @@ util::Result<util::CommandOutput> SshNodeShell::run(const config::Node& node,
     }
     if (output->exit_code == k_ssh_failed) {
         std::string message = "ssh " + m_options.user + "@" + node.ip.to_string() +
-                              " failed: " + last_lines(output->err, 3);
+                              " failed: " + last_lines(output->err, 2);
         // A hint only, not a decision: ssh has refused the connection either way.
         if (output->err.find("Host key verification failed") != std::string::npos) {
             message += " (the host key differs from the one recorded in " +
