@@ -25,10 +25,18 @@ std::string last_lines(std::string_view text, std::size_t count) {
     return util::join(lines, " / ");
 }
 
+// ssh splits an option's value at spaces (UserKnownHostsFile takes several files); a
+// double-quoted value is one word.
+std::string ssh_config_word(const std::string& value) {
+    return value.find_first_of(" \t") == std::string::npos ? value : "\"" + value + "\"";
+}
+
 } // namespace
 
 std::filesystem::path known_hosts_path_for(const config::Cluster& cluster) {
-    return cluster.file.parent_path() / (cluster.cluster.name + ".known_hosts");
+    // Absolute: ssh must find the same file whatever directory it runs in.
+    return std::filesystem::absolute(cluster.file).parent_path() /
+           (cluster.cluster.name + ".known_hosts");
 }
 
 std::string shell_quote(std::string_view script) {
@@ -53,7 +61,7 @@ std::vector<std::string> ssh_argv(const SshOptions& options, const config::Node&
         "-o",
         "StrictHostKeyChecking=accept-new",
         "-o",
-        "UserKnownHostsFile=" + options.known_hosts.string(),
+        "UserKnownHostsFile=" + ssh_config_word(options.known_hosts.string()),
         "-o",
         "ConnectTimeout=" + std::to_string(options.connect_timeout_seconds),
         "-o",

@@ -283,6 +283,10 @@ TEST_CASE("ssh command line: batch mode, known hosts, accept-new, sudo for non-r
     CHECK(std::ranges::find(sudo, "-i") != sudo.end());
     CHECK(std::ranges::find(sudo, "IdentitiesOnly=yes") != sudo.end());
     CHECK(sudo.back().starts_with("sudo -n sh -c "));
+    options.known_hosts = "/home/me/my cluster/lab.known_hosts";
+    const auto spaced = ssh_argv(options, cluster.nodes[1], command);
+    CHECK(std::ranges::find(spaced, "UserKnownHostsFile=\"/home/me/my cluster/lab.known_hosts\"") !=
+          spaced.end());
     CHECK(known_hosts_path_for(cluster) == (test::source_dir() / "configs/super6c.known_hosts"));
 }
 
