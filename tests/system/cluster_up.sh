@@ -21,6 +21,7 @@ command -v ssh-keygen >/dev/null || { echo "skip: ssh-keygen missing"; exit 125;
 [ -x /usr/sbin/sshd ] || { echo "skip: sshd missing"; exit 125; }
 command -v unshare >/dev/null || { echo "skip: unshare missing"; exit 125; }
 command -v nsenter >/dev/null || { echo "skip: nsenter missing"; exit 125; }
+command -v script >/dev/null || { echo "skip: script missing"; exit 125; }
 
 ID=$$
 WS=uhscu-ws-$ID
@@ -209,6 +210,7 @@ PY
 [ "$(stat -c %a "$T/ws/lab.kubeconfig")" = 600 ] || fail "kubeconfig mode"
 grep -qx 'admin of n1' "$T/ws/lab.kubeconfig" || fail "kubeconfig is not n1's admin.conf"
 [ "$(wc -l < "$T/ws/lab.known_hosts")" = 3 ] || fail "known_hosts: $(cat "$T/ws/lab.known_hosts")"
+! grep -q '^n[123]: ' "$T/err" || fail "progress lines without a terminal: $(cat "$T/err")"
 pass "init on n1 once, n2 and n3 joined, kubeconfig 0600, 3 host keys recorded"
 
 # 2. Run again: nothing recorded anywhere, the kubeconfig left alone.
@@ -219,7 +221,15 @@ after=$(for node in "${NODES[@]}"; do calls "$node"; done)
 [ "$before" = "$after" ] || fail "second run called kubeadm: $before -> $after"
 [ "$(stat -c %i:%Y "$T/ws/lab.kubeconfig")" = "$kubeconfig_before" ] || fail "kubeconfig rewritten"
 grep -q 'n2  worker  10.79.0.12  unchanged' "$T/out" || fail "second run's text: $(cat "$T/out")"
-pass "second run is a no-op"
+# On a terminal (script(1) gives it one), progress per node and step.
+timeout 120 script -qec "ip netns exec $WS $UHS cluster up $T/ws/lab.yaml --identity $T/id_ed25519" \
+  /dev/null > "$T/tty" || fail "run on a terminal: $(tail -5 "$T/tty")"
+for line in 'n1: connect' 'n2: connect' 'n3: connect' 'n1: members' 'n1: kubeconfig'; do
+  grep -q "^$line"$'\r'"\?$" "$T/tty" || fail "no '$line' on the terminal: $(cat "$T/tty")"
+done
+after=$(for node in "${NODES[@]}"; do calls "$node"; done)
+[ "$before" = "$after" ] || fail "the terminal run called kubeadm: $before -> $after"
+pass "second run is a no-op; on a terminal it shows each node's steps"
 
 # 3. n3's state is wiped: only n3 joins again, with a fresh token.
 on_node n3 rm -rf /etc/kubernetes

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `cluster up`: the kubeadm configuration it renders, the ssh command line, and the
 // orchestration's decisions against a fake NodeShell that plays kubeadm's nodes.
+#include "builder/cli/commands.hpp"
 #include "builder/cluster/cluster_up.hpp"
 #include "builder/cluster/kubeadm_config.hpp"
 #include "builder/cluster/node_shell.hpp"
@@ -508,4 +509,62 @@ TEST_CASE("the kubeconfig's mode is put back to 0600 even when its content is th
     struct stat st {};
     REQUIRE(::stat(options.kubeconfig.c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
+}
+
+namespace {
+
+struct CliRun {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+CliRun uhs_image(std::vector<std::string> args) {
+    std::ostringstream out, err;
+    util::Io io{out, err};
+    const int code = cli::run_uhs_image(args, io);
+    return {code, out.str(), err.str()};
+}
+
+// A copy of tests/configs/good.yaml in `dir`, with the keyring it names beside it.
+std::string copy_of_good_cluster(const test::TestDir& dir) {
+    std::filesystem::create_directories(dir.path() / "keyrings");
+    std::filesystem::copy_file(test::data_dir() / "configs/keyrings/test-archive.gpg",
+                               dir.path() / "keyrings/test-archive.gpg");
+    std::filesystem::copy_file(test::data_dir() / "configs/good.yaml", dir.path() / "good.yaml");
+    return (dir.path() / "good.yaml").string();
+}
+
+std::string lock_with_kubeadm(std::string_view version) {
+    const std::string zeros(64, '0');
+    return "format 1\nrequest " + zeros + "\narchitecture arm64\npackage kubeadm " +
+           std::string(version) +
+           " arm64 source=kubeadm from=kubernetes path=kubeadm.deb size=1 sha256=" + zeros + "\n";
+}
+
+} // namespace
+
+TEST_CASE("uhs-image cluster up needs the lock, and a kubeadm the cluster file asks for",
+          "[cluster]") {
+    test::TestDir dir;
+    const std::string file = copy_of_good_cluster(dir);
+    auto no_lock = uhs_image({"cluster", "up", file});
+    CHECK(no_lock.code == 2);
+    CHECK(no_lock.err.find("good.yaml.lock does not exist: run 'uhs-image lock") !=
+          std::string::npos);
+
+    REQUIRE(util::write_file_atomic(file + ".lock", lock_with_kubeadm("1.30.4-1.1")));
+    auto wrong = uhs_image({"cluster", "up", file});
+    CHECK(wrong.code == 2);
+    CHECK(wrong.err.find("kubernetes.version is 1.31 but the lock's kubeadm is 1.30.4-1.1") !=
+          std::string::npos);
+    CHECK(wrong.out.empty());
+
+    REQUIRE(util::write_file_atomic(file + ".lock", lock_with_kubeadm("1.31.2-1.1")));
+    auto timeout = uhs_image({"cluster", "up", file, "--timeout", "soon"});
+    CHECK(timeout.code == 2);
+    CHECK(timeout.err.find("--timeout: 'soon' is not a number of seconds") != std::string::npos);
+    auto help = uhs_image({"cluster", "--help"});
+    CHECK(help.code == 0);
+    CHECK(help.out.find("up") != std::string::npos);
 }
