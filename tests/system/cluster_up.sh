@@ -142,6 +142,7 @@ StrictModes no
 SetEnv PATH=$STANDIN:/usr/sbin:/usr/bin:/sbin:/bin UHS_TEST_NODE_DIR=$dir UHS_TEST_APISERVER=$T/api
 CONF
   mkdir -p "$dir/rw"
+  # shellcheck disable=SC2016 # expanded by the inner bash, with the node's directory as $1
   ip netns exec "$(nsname "$node")" unshare --mount --propagation private bash -c '
     set -e
     dir=$1
@@ -177,7 +178,7 @@ up() {
   timeout 120 ip netns exec "$WS" "$UHS" cluster up "$T/ws/lab.yaml" --identity "$T/id_ed25519" \
     --timeout 30 "$@" > "$T/out" 2> "$T/err"
 }
-calls() { cat "$T/$1/calls" 2>/dev/null | wc -l; }
+calls() { if [ -e "$T/$1/calls" ]; then wc -l < "$T/$1/calls"; else echo 0; fi; }
 
 # 1. A new cluster: init on n1, n2 and n3 joined, the kubeconfig written.
 up --json || fail "first run: exit $? $(cat "$T/err")"
@@ -197,7 +198,8 @@ for line in 'kubernetesVersion: v1.31.2' 'controlPlaneEndpoint: 10.79.0.11:6443'
   'cgroupDriver: systemd' '  advertiseAddress: 10.79.0.11'; do
   grep -qxF -- "$line" "$init_config" || fail "init config lacks '$line'"
 done
-join_config=$(ls "$T"/n3/config.*.yaml | tail -1)
+# The stand-in keeps call N's config as config.N.yaml.
+join_config=$T/n3/config.$(grep -n '^kubeadm join' "$T/n3/calls" | tail -1 | cut -d: -f1).yaml
 grep -qxF '      value: 10.79.0.13' "$join_config" || fail "n3's join config has not its node-ip"
 grep -qxF '    apiServerEndpoint: 10.79.0.11:6443' "$join_config" || fail "n3: endpoint"
 python3 - "$T/out" <<'PY' || fail "first run's JSON: $(cat "$T/out")"
