@@ -24,5 +24,6 @@ std::vector<util::SubcommandSpec> firmware_commands();
 std::vector<util::SubcommandSpec> apt_commands();
 std::vector<util::SubcommandSpec> publish_commands();
 std::vector<util::SubcommandSpec> build_commands();
+std::vector<util::SubcommandSpec> cluster_commands();
 
 } // namespace uhs::cli

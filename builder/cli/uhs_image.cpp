@@ -18,6 +18,7 @@ int run_uhs_image(std::span<const std::string> args, util::Io& io) {
     std::ranges::move(build_commands(), std::back_inserter(table));
     std::ranges::move(firmware_commands(), std::back_inserter(table));
     std::ranges::move(publish_commands(), std::back_inserter(table));
+    std::ranges::move(cluster_commands(), std::back_inserter(table));
     return util::run_subcommands(
         "uhs-image", "Turns one cluster file into reproducible, network-booted Raspberry Pi nodes.",
         table, args, io);
