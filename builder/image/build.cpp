@@ -146,6 +146,25 @@ util::Status assemble_boot(const config::Cluster& cluster, const fs::path& root,
     return {};
 }
 
+// cluster.ssh_authorized_keys as root's /root/.ssh/authorized_keys: the admin login `cluster up`
+// and an operator use (Debian's sshd allows root with a key, never with a password). Laid like
+// an overlay, so it never writes through a symlink the packages left in the root.
+util::Status install_authorized_keys(const config::Cluster& cluster, const fs::path& root,
+                                     std::int64_t sde) {
+    if (cluster.cluster.ssh_authorized_keys.empty()) {
+        return {};
+    }
+    auto overlay = UHS_TRY(util::TempDir::create("uhs-authorized-keys-"));
+    UHS_CHECK(make_dirs(overlay.path() / "root/.ssh"));
+    std::string keys;
+    for (const std::string& key : cluster.cluster.ssh_authorized_keys) {
+        keys += key + "\n";
+    }
+    UHS_CHECK(util::write_file_atomic(overlay.path() / "root/.ssh/authorized_keys", keys, 0644));
+    (void)UHS_TRY(rootfs::apply_overlay(overlay.path(), root, sde));
+    return {};
+}
+
 // Dates every entry of `dir` (and `dir`) SOURCE_DATE_EPOCH: the FAT partition of disk.img
 // records the copies' times, which would otherwise be the wall clock of the build.
 util::Status clamp_tree_mtimes(const fs::path& dir, std::int64_t epoch) {
@@ -446,6 +465,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         say("overlay: " + cluster.image.overlays[i]);
         (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
     }
+    UHS_CHECK(install_authorized_keys(cluster, root, sde));
     result.phases.push_back({"overlays", clock.lap()});
     // The kernel's postinst made an initramfs before the overlays existed: make it again so the
     // NFS-root overlay script and the modules the overlays ask for are in it.

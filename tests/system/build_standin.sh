@@ -124,6 +124,12 @@ for gone in ["./usr/sbin/policy-rc.d", "./usr/sbin/start-stop-daemon.REAL",
 if any(n.startswith("./etc/ssh/ssh_host_") for n in members):
     fail("SSH host keys in the shared root")
 expect("./usr/sbin/start-stop-daemon", 0o755)
+# The cluster file's admin keys, for root (sshd: prohibit-password), and root's home kept 0700.
+expect("./root/.ssh/authorized_keys", 0o644)
+with tarfile.open(tar_path) as t:
+    keys = t.extractfile("./root/.ssh/authorized_keys").read().decode()
+if keys != "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHn0bCkVxP1wQ8b1zq3Yh0m5Zp2cYv8Hq7sKfD3eLxQw standin@test\n":
+    fail(f"authorized_keys holds {keys!r}, not the cluster file's key")
 # Every locked package is installed, configured, by the target's dpkg.
 state = dict(re.findall(r"^Package: (\S+)\n(?:.*\n)*?Status: (.*)$", status, re.M))
 locked = re.findall(r"^package (\S+) ", open(lock_path).read(), re.M)

@@ -14,14 +14,9 @@ UHS=$(realpath "$1")
 SRC=$(realpath "$3")
 STANDIN="$SRC/tests/system/cluster_up"
 
-[ "$(id -u)" = 0 ] || { echo "skip: needs root for ip netns and mount namespaces"; exit 125; }
-command -v ip >/dev/null || { echo "skip: ip missing"; exit 125; }
-command -v ssh >/dev/null || { echo "skip: ssh missing"; exit 125; }
-command -v ssh-keygen >/dev/null || { echo "skip: ssh-keygen missing"; exit 125; }
-[ -x /usr/sbin/sshd ] || { echo "skip: sshd missing"; exit 125; }
-command -v unshare >/dev/null || { echo "skip: unshare missing"; exit 125; }
-command -v nsenter >/dev/null || { echo "skip: nsenter missing"; exit 125; }
-command -v script >/dev/null || { echo "skip: script missing"; exit 125; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
+uhs_need_root "ip netns and mount namespaces"
+uhs_need_tools ip ssh ssh-keygen sshd unshare nsenter script
 
 ID=$$
 WS=uhscu-ws-$ID
