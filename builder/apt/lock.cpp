@@ -33,7 +33,7 @@ util::Result<std::vector<std::string>> resolve_uris(const config::Image& image,
 }
 
 std::vector<config::PackageRequest> requested_packages(const config::Image& image,
-                                                      const Universe& universe) {
+                                                       const Universe& universe) {
     std::vector<config::PackageRequest> out;
     for (const std::string& name : base_packages(universe, image.variant)) {
         out.push_back(config::PackageRequest{name, ""});
@@ -63,7 +63,8 @@ util::Status check_suites_known(const config::Image& image, const Universe& univ
         if (!r.codename.empty() && r.codename != name) {
             name += " (codename " + r.codename + ")";
         }
-        known += (known.empty() ? "" : ", ") + (name.empty() ? std::string("(flat, unnamed)") : name);
+        known +=
+            (known.empty() ? "" : ", ") + (name.empty() ? std::string("(flat, unnamed)") : name);
     }
     auto check = [&](const std::string& suite, const config::SourceLocation& where,
                      const std::string& field, const std::string& what) -> util::Status {

@@ -70,9 +70,8 @@ int Policy::priority(std::string_view package, const std::vector<std::size_t>& o
     for (const config::Pin& pin : m_package_pins) {
         bool named = std::any_of(pin.packages.begin(), pin.packages.end(),
                                  [&](const std::string& g) { return package_matches(g, package); });
-        if (named && std::any_of(origins.begin(), origins.end(), [&](std::size_t o) {
-                return origin_matches(o, pin.suite);
-            })) {
+        if (named && std::any_of(origins.begin(), origins.end(),
+                                 [&](std::size_t o) { return origin_matches(o, pin.suite); })) {
             return pin.priority;
         }
     }

@@ -162,8 +162,8 @@ private:
                 return r;
             }
             return util::fail(util::Errc::invalid_input, "release '", request.suite, "' for '",
-                              name, "' was not found: no suite matching ", request.suite,
-                              " has ", name, " for ", m_universe.architecture());
+                              name, "' was not found: no suite matching ", request.suite, " has ",
+                              name, " for ", m_universe.architecture());
         }
         if (const PackageRecord* r = candidate(name)) {
             return r;

@@ -653,7 +653,8 @@ std::optional<std::string> package_request_problem(const std::string& text) {
                "version, or add an image.pins entry)";
     }
     if (!matches(request.name, k_package)) {
-        return "'" + text + "' is not a Debian package name (PKG or PKG/SUITE)";
+        return "'" + text + "' is not a Debian package name" +
+               (text.find('/') == std::string::npos ? "" : " followed by /SUITE");
     }
     if (text.find('/') != std::string::npos && !matches(request.suite, k_suite)) {
         return "'" + text + "': '" + request.suite + "' after '/' is not a suite name";
@@ -679,7 +680,8 @@ void read_pins(Reader& r, const YAML::Node& node, std::vector<Pin>& pins) {
         bool ok = true;
         std::size_t glob_index = 0;
         for (auto& [glob, where] : r.strings(*m, "packages", field + ".packages")) {
-            const std::string glob_field = field + ".packages[" + std::to_string(glob_index++) + "]";
+            const std::string glob_field =
+                field + ".packages[" + std::to_string(glob_index++) + "]";
             if (!matches(glob, k_package_glob)) {
                 r.error(where, glob_field,
                         "'" + glob + "' is not a package name or a glob (*, ? and [...])");
@@ -715,10 +717,10 @@ void read_pins(Reader& r, const YAML::Node& node, std::vector<Pin>& pins) {
 }
 
 void read_image(Reader& r, const YAML::Node& node, Image& image) {
-    auto m = r.mapping(node, "image",
-                       {"architecture", "variant", "sources", "packages", "kernel", "pins",
-                        "overlays"},
-                       {"sources", "packages", "kernel"});
+    auto m =
+        r.mapping(node, "image",
+                  {"architecture", "variant", "sources", "packages", "kernel", "pins", "overlays"},
+                  {"sources", "packages", "kernel"});
     if (!m) {
         return;
     }

@@ -106,8 +106,8 @@ struct Image {
     std::string architecture = "arm64";
     Variant variant = Variant::minbase;
     std::vector<AptSource> sources;
-    std::vector<std::string> packages; // as written: "PKG" or "PKG/SUITE"
-    std::string kernel;                // as written: "PKG" or "PKG/SUITE"
+    std::vector<std::string> packages;             // as written: "PKG" or "PKG/SUITE"
+    std::string kernel;                            // as written: "PKG" or "PKG/SUITE"
     std::vector<SourceLocation> package_locations; // where each of `packages` was written
     SourceLocation kernel_location;
     std::vector<Pin> pins;
