@@ -40,6 +40,11 @@ std::string file_name(std::string_view path) {
     return std::filesystem::path(std::string(path)).filename().string();
 }
 
+// Debian's security archive carries only these suites, and lives at its own URI.
+bool is_security_suite(std::string_view suite) {
+    return suite.ends_with("-security") || suite.ends_with("/updates");
+}
+
 bool is_debian_keyring(const std::filesystem::path& keyring) {
     return keyring.filename().string().starts_with("debian-archive-");
 }
@@ -198,22 +203,34 @@ util::Result<std::string> resolve_source_uri(const config::AptSource& source,
         return strip_slash(source.uri);
     }
     std::string keyring_name = source.keyring.filename().string();
+    const bool debian = is_debian_keyring(source.keyring);
+    const auto security_suites =
+        std::count_if(source.suites.begin(), source.suites.end(),
+                      [](const std::string& suite) { return is_security_suite(suite); });
+    const bool wants_security = debian && security_suites > 0;
+    if (wants_security && security_suites != static_cast<long>(source.suites.size())) {
+        return util::fail(util::Errc::invalid_input, source.location.file, ":",
+                          std::to_string(source.location.line), ": source \"", source.name,
+                          "\": uri is auto but it mixes *-security suites with others; Debian's "
+                          "security archive has its own URI, so give the *-security suites a "
+                          "source of their own");
+    }
     for (const HostSource& h : host) {
         if (!fetchable_uri(h.uri)) {
             continue;
         }
         bool same_keyring = !h.signed_by.empty() && file_name(h.signed_by) == keyring_name;
-        if (is_debian_keyring(source.keyring)) {
-            // The Debian mirror: an entry whose Signed-By is Debian's archive keyring (an
-            // entry without Signed-By could be anyone's repository), and not the security
-            // archive, which only carries *-security suites.
+        if (debian) {
+            // The Debian mirror, or for *-security suites the security archive: an entry whose
+            // Signed-By is Debian's archive keyring (an entry without Signed-By could be
+            // anyone's repository) and whose suites are all *-security exactly when the
+            // source's are.
             bool debian_keys = !h.signed_by.empty() && is_debian_keyring(h.signed_by);
-            bool security = std::all_of(h.suites.begin(), h.suites.end(), [](const auto& s) {
-                return s.ends_with("-security") || s.ends_with("/updates");
-            });
+            bool security = std::all_of(h.suites.begin(), h.suites.end(),
+                                        [](const auto& s) { return is_security_suite(s); });
             bool flat = std::any_of(h.suites.begin(), h.suites.end(),
                                     [](const auto& s) { return s.ends_with('/'); });
-            if (debian_keys && !security && !flat) {
+            if (debian_keys && security == wants_security && !flat) {
                 return h.uri;
             }
             continue;
@@ -224,6 +241,14 @@ util::Result<std::string> resolve_source_uri(const config::AptSource& source,
         if (same_keyring || (same_flat_suite && h.signed_by.empty())) {
             return h.uri;
         }
+    }
+    if (wants_security) {
+        return util::fail(util::Errc::invalid_input, source.location.file, ":",
+                          std::to_string(source.location.line), ": source \"", source.name,
+                          "\": uri is auto but this host has no Debian security entry (a deb "
+                          "entry for a *-security suite, Signed-By a debian-archive-* keyring); "
+                          "pass --source ",
+                          source.name, "=URI");
     }
     return util::fail(util::Errc::invalid_input, source.location.file, ":",
                       std::to_string(source.location.line), ": source \"", source.name,

@@ -41,10 +41,13 @@ using SourceOverrides = std::map<std::string, std::string, std::less<>>;
 util::Result<SourceOverrides> parse_source_overrides(const std::vector<std::string>& values);
 
 // The base URI (no trailing '/') for `source`: an override wins; an explicit URI is used as is;
-// "auto" picks, among the host's http, https and file entries only, the Debian mirror for a
-// Debian source (keyring named debian-archive-*: an entry Signed-By a debian-archive-* keyring),
-// otherwise the entry using the same keyring file name or the same flat suite.
-// Fails with Errc::invalid_input saying to pass --source NAME=URI when nothing matches.
+// "auto" picks, among the host's http, https and file entries only: for a Debian source
+// (keyring named debian-archive-*) an entry Signed-By a debian-archive-* keyring, the security
+// archive (an entry whose suites are all *-security) when the source's suites are *-security
+// and the mirror (any other such entry) otherwise; for another source the entry using the same
+// keyring file name or the same flat suite.
+// Fails with Errc::invalid_input saying to pass --source NAME=URI when nothing matches, and
+// when a Debian source mixes *-security suites with others (they live at different URIs).
 util::Result<std::string> resolve_source_uri(const config::AptSource& source,
                                              const std::vector<HostSource>& host,
                                              const SourceOverrides& overrides);

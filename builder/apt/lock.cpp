@@ -32,13 +32,65 @@ util::Result<std::vector<std::string>> resolve_uris(const config::Image& image,
     return uris;
 }
 
-std::vector<std::string> requested_packages(const config::Image& image, const Universe& universe) {
-    std::vector<std::string> out = base_packages(universe, image.variant);
-    out.insert(out.end(), image.packages.begin(), image.packages.end());
+std::vector<config::PackageRequest> requested_packages(const config::Image& image,
+                                                       const Universe& universe) {
+    std::vector<config::PackageRequest> out;
+    for (const std::string& name : base_packages(universe, image.variant)) {
+        out.push_back(config::PackageRequest{name, ""});
+    }
+    for (const std::string& p : image.packages) {
+        out.push_back(config::parse_package_request(p));
+    }
     if (!image.kernel.empty()) {
-        out.push_back(image.kernel);
+        out.push_back(config::parse_package_request(image.kernel));
     }
     return out;
+}
+
+std::vector<ReleaseInfo> release_infos(const Indices& indices) {
+    std::vector<ReleaseInfo> out;
+    for (const SuiteState& s : indices.suites) {
+        out.push_back(ReleaseInfo{s.release.suite, s.release.codename, s.release.not_automatic,
+                                  s.release.but_automatic_upgrades});
+    }
+    return out;
+}
+
+util::Status check_suites_known(const config::Image& image, const Universe& universe) {
+    std::string known;
+    for (const ReleaseInfo& r : universe.policy().releases()) {
+        std::string name = r.suite.empty() ? r.codename : r.suite;
+        if (!r.codename.empty() && r.codename != name) {
+            name += " (codename " + r.codename + ")";
+        }
+        known +=
+            (known.empty() ? "" : ", ") + (name.empty() ? std::string("(flat, unnamed)") : name);
+    }
+    auto check = [&](const std::string& suite, const config::SourceLocation& where,
+                     const std::string& field, const std::string& what) -> util::Status {
+        if (suite.empty() || universe.knows_release(suite)) {
+            return {};
+        }
+        config::Diagnostic d{where, field + ": " + what + "'" + suite +
+                                        "' is not the suite or codename of any image.sources "
+                                        "suite (their Release files say: " +
+                                        known + ")"};
+        return util::fail(util::Errc::invalid_input, d.to_string());
+    };
+    for (std::size_t i = 0; i < image.packages.size(); ++i) {
+        const config::SourceLocation where = i < image.package_locations.size()
+                                                 ? image.package_locations[i]
+                                                 : config::SourceLocation{};
+        UHS_CHECK(check(config::parse_package_request(image.packages[i]).suite, where,
+                        "image.packages[" + std::to_string(i) + "]", image.packages[i] + ": "));
+    }
+    UHS_CHECK(check(config::parse_package_request(image.kernel).suite, image.kernel_location,
+                    "image.kernel", image.kernel + ": "));
+    for (std::size_t i = 0; i < image.pins.size(); ++i) {
+        UHS_CHECK(check(image.pins[i].suite, image.pins[i].suite_location,
+                        "image.pins[" + std::to_string(i) + "].suite", ""));
+    }
+    return {};
 }
 
 util::Result<LockFile> compute_lock(const config::Image& image,
@@ -53,8 +105,10 @@ util::Result<LockFile> compute_lock(const config::Image& image,
             LockedSource{s.source, s.suite, format_utc(s.release.date), s.inrelease_sha256});
     }
     std::vector<SuiteState> suites = indices.suites;
-    Universe universe(std::move(indices.records), image.architecture);
-    auto chosen = UHS_TRY(resolve(universe, requested_packages(image, universe)));
+    Policy policy(release_infos(indices), image.pins);
+    Universe universe(std::move(indices.records), image.architecture, std::move(policy));
+    UHS_CHECK(check_suites_known(image, universe));
+    auto chosen = UHS_TRY(resolve_requests(universe, requested_packages(image, universe)));
     for (const PackageRecord* r : chosen) {
         lock.packages.push_back(LockedPackage{r->name, r->version, r->architecture, r->source,
                                               suites.at(r->origin).source, r->filename, r->size,

@@ -3,6 +3,7 @@
 
 #include "builder/apt/host_sources.hpp"
 #include "builder/apt/lockfile.hpp"
+#include "builder/apt/policy.hpp"
 #include "builder/apt/repository.hpp"
 
 #include <filesystem>
@@ -15,10 +16,17 @@ util::Result<std::vector<std::string>> resolve_uris(const config::Image& image,
                                                     const std::filesystem::path& host_root,
                                                     const SourceOverrides& overrides);
 
-// The names the resolver starts from: the variant's base set, then the cluster file's
-// packages in order, then the kernel.
-std::vector<std::string> requested_packages(const config::Image& image,
-                                            const class Universe& universe);
+// What the resolver starts from: the variant's base set, then the cluster file's packages in
+// order, then the kernel (each "PKG" or "PKG/SUITE").
+std::vector<config::PackageRequest> requested_packages(const config::Image& image,
+                                                       const class Universe& universe);
+
+// Each suite's Release fields that apt's policy reads, in `indices` order.
+std::vector<ReleaseInfo> release_infos(const Indices& indices);
+
+// Fails with Errc::invalid_input, "FILE:LINE:COL: error: FIELD: ...", when a PKG/SUITE of
+// image.packages or image.kernel or an image.pins suite names no suite's Suite or Codename.
+util::Status check_suites_known(const config::Image& image, const class Universe& universe);
 
 // Loads verified indices, resolves the image's package set and returns its lock.
 util::Result<LockFile> compute_lock(const config::Image& image,

@@ -54,6 +54,14 @@ std::string request_digest(const config::Image& image) {
         canonical += "package " + p + "\n";
     }
     canonical += "kernel " + image.kernel + "\n";
+    // Only written when there are pins, so a lock made before pins existed still matches.
+    for (const config::Pin& pin : image.pins) {
+        canonical += "pin " + pin.suite + " " + std::to_string(pin.priority) + " packages";
+        for (const std::string& p : pin.packages) {
+            canonical += " " + p;
+        }
+        canonical += "\n";
+    }
     return util::sha256_hex(canonical);
 }
 

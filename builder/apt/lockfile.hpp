@@ -38,7 +38,8 @@ struct LockFile {
 
 // SHA-256 of everything in the cluster file that decides the lock: architecture, variant,
 // sources (name, suites, components, keyring file name; not the URI, so a mirror can replace
-// another), the packages and the kernel. `lock --check` compares it.
+// another), the packages and the kernel as written (with any /SUITE) and the pins. `lock
+// --check` compares it.
 std::string request_digest(const config::Image& image);
 
 // The lock as stable, sorted, line-oriented text (one source or package per line).

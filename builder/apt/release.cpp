@@ -30,6 +30,16 @@ std::vector<std::string> words(std::string_view text) {
 
 } // namespace
 
+bool release_flag(std::string_view value) {
+    std::string v = util::to_lower(util::trim(value));
+    if (v == "yes" || v == "true" || v == "with" || v == "on" || v == "enable") {
+        return true;
+    }
+    int number = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), number);
+    return ec == std::errc{} && end == v.data() + v.size() && number != 0;
+}
+
 util::Result<std::time_t> parse_release_date(std::string_view text) {
     std::string s(util::trim(text));
     struct tm tm {};
@@ -105,6 +115,8 @@ util::Result<Release> parse_release(std::string_view text, std::string_view orig
     r.architectures = words(p.get_or_empty("Architectures"));
     r.components = words(p.get_or_empty("Components"));
     r.acquire_by_hash = p.get_or_empty("Acquire-By-Hash") == "yes";
+    r.not_automatic = release_flag(p.get_or_empty("NotAutomatic"));
+    r.but_automatic_upgrades = release_flag(p.get_or_empty("ButAutomaticUpgrades"));
     for (std::string_view line : util::split(p.get_or_empty("SHA256"), '\n')) {
         auto parts = words(line);
         if (parts.empty()) {

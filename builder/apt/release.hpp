@@ -28,6 +28,10 @@ struct Release {
     std::vector<std::string> architectures;
     std::vector<std::string> components;
     bool acquire_by_hash = false;
+    // apt's default pin for the suite's versions: NotAutomatic: yes gives 1,
+    // ButAutomaticUpgrades: yes gives 100 (see policy.hpp).
+    bool not_automatic = false;
+    bool but_automatic_upgrades = false;
     std::map<std::string, IndexEntry> sha256; // path relative to the Release file → hash
 };
 
@@ -39,6 +43,10 @@ util::Result<Release> parse_release(std::string_view text, std::string_view orig
 // dash-unescaped. Only for inspection: the verified text comes from gpgv (see verify.hpp).
 // Fails with Errc::invalid_input when `text` is not a clearsigned message.
 util::Result<std::string> clearsigned_body(std::string_view text);
+
+// A Release flag as apt reads it (StringToBool): yes/true/with/on/enable or a non-zero number
+// is true; anything else is false.
+bool release_flag(std::string_view value);
 
 // Parses an RFC 2822 date as Release files write it ("Sat, 10 May 2025 08:49:51 UTC").
 util::Result<std::time_t> parse_release_date(std::string_view text);

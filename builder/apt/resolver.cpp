@@ -75,12 +75,19 @@ class Resolver {
 public:
     explicit Resolver(const Universe& universe) : m_universe(universe) {}
 
-    util::Status run(const std::vector<std::string>& requested) {
-        std::vector<const PackageRecord*> roots;
-        for (const std::string& name : requested) {
-            const PackageRecord* record = UHS_TRY(requested_record(name));
-            roots.push_back(record);
+    util::Status run(const std::vector<config::PackageRequest>& requested) {
+        std::vector<std::string> roots;
+        std::vector<std::pair<const PackageRecord*, std::string>> by_release;
+        for (const config::PackageRequest& request : requested) {
+            const PackageRecord* record = UHS_TRY(requested_record(request));
+            // apt-get install: the selected version becomes the candidate, then is marked.
+            set_candidate(*record);
+            roots.push_back(record->name);
+            if (!request.suite.empty()) {
+                by_release.emplace_back(record, request.suite);
+            }
             if (m_selected.contains(record->name)) {
+                m_selected[record->name] = record;
                 continue;
             }
             if (auto clash = conflicting(*record)) {
@@ -89,7 +96,14 @@ public:
             }
             m_selected[record->name] = record;
         }
-        for (const PackageRecord* root : roots) {
+        // Like apt, a failed switch is no error here: the walk below reports what is missing.
+        std::vector<std::string> changed;
+        for (const auto& [record, suite] : by_release) {
+            changed.push_back(record->name);
+            switch_to_release(*record, suite, changed);
+        }
+        for (const std::string& name : roots) {
+            const PackageRecord* root = m_selected.at(name);
             std::vector<std::string> chain{root->name};
             UHS_CHECK(install_dependencies(*root, chain));
         }
@@ -105,11 +119,56 @@ public:
     }
 
 private:
-    util::Result<const PackageRecord*> requested_record(const std::string& name) {
-        if (const PackageRecord* r = m_universe.candidate(name)) {
+    const PackageRecord* candidate(std::string_view name) const {
+        if (auto it = m_candidate.find(name); it != m_candidate.end()) {
+            return it->second;
+        }
+        return m_universe.candidate(name);
+    }
+
+    bool is_candidate(const PackageRecord* record) const {
+        return candidate(record->name) == record;
+    }
+
+    // apt's SetCandidateVersion: a package marked with its old candidate gets the new one.
+    void set_candidate(const PackageRecord& record) { set_candidate(record.name, &record); }
+
+    void set_candidate(const std::string& name, const PackageRecord* record) {
+        const PackageRecord* old = candidate(name);
+        if (old == record) {
+            return;
+        }
+        m_candidate[name] = record;
+        if (auto it = m_selected.find(name);
+            it != m_selected.end() && it->second == old && record != nullptr) {
+            it->second = record;
+        }
+    }
+
+    std::vector<const PackageRecord*> candidate_providers(std::string_view name) const {
+        std::vector<const PackageRecord*> out;
+        for (const PackageRecord* p : m_universe.providers(name)) {
+            if (is_candidate(p)) {
+                out.push_back(p);
+            }
+        }
+        return out;
+    }
+
+    util::Result<const PackageRecord*> requested_record(const config::PackageRequest& request) {
+        const std::string& name = request.name;
+        if (!request.suite.empty()) {
+            if (const PackageRecord* r = m_universe.in_release(name, request.suite)) {
+                return r;
+            }
+            return util::fail(util::Errc::invalid_input, "release '", request.suite, "' for '",
+                              name, "' was not found: no suite matching ", request.suite, " has ",
+                              name, " for ", m_universe.architecture());
+        }
+        if (const PackageRecord* r = candidate(name)) {
             return r;
         }
-        const auto& providers = m_universe.providers(name);
+        const auto providers = candidate_providers(name);
         if (providers.size() == 1) {
             return providers.front();
         }
@@ -121,8 +180,120 @@ private:
             return util::fail(util::Errc::invalid_input, "package ", name,
                               " is a virtual package provided by ", names, "; request one of them");
         }
+        if (!m_universe.versions(name).empty()) {
+            return util::fail(util::Errc::invalid_input, "package ", name,
+                              " has no installation candidate (every version has a pin "
+                              "priority of 0 or below)");
+        }
         return util::fail(util::Errc::invalid_input, "unable to locate package ", name,
                           " in any source for ", m_universe.architecture());
+    }
+
+    // apt's VersionState(..., DepInstall, DepCandMin): every Pre-Depends/Depends group of
+    // `record` is satisfied by a package marked so far, and no marked package is in its
+    // Conflicts or Breaks.
+    bool installable_now(const PackageRecord& record) const {
+        for (const auto* groups : {&record.pre_depends, &record.depends}) {
+            for (const DependencyGroup& g : *groups) {
+                if (!group_satisfied(g)) {
+                    return false;
+                }
+            }
+        }
+        const std::string& native = m_universe.architecture();
+        for (const auto* groups : {&record.conflicts, &record.breaks}) {
+            for (const DependencyGroup& g : *groups) {
+                for (const DependencyAtom& a : g) {
+                    for (const auto& [name, other] : m_selected) {
+                        if (name != record.name &&
+                            satisfies_atom(a, *other, native, RelationKind::conflicts)) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    // Whether the current candidates already serve `group` in apt's SetCandidateRelease sense.
+    bool group_served(const DependencyGroup& group) const {
+        for (const DependencyAtom& atom : group) {
+            const auto& providers = m_universe.providers(atom.name);
+            if (m_universe.versions(atom.name).empty() && providers.empty()) {
+                continue; // nothing has that name: no solution
+            }
+            const PackageRecord* c = candidate(atom.name);
+            if (atom.relation == Relation::any) {
+                if (!providers.empty()) {
+                    bool one = std::any_of(providers.begin(), providers.end(), [&](auto* p) {
+                        return is_candidate(p) && installable_now(*p);
+                    });
+                    if (!one) {
+                        continue;
+                    }
+                } else if (c == nullptr || !installable_now(*c)) {
+                    continue;
+                }
+                return true;
+            }
+            if (c != nullptr && satisfies(c->version, atom.relation, atom.version) &&
+                installable_now(*c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // apt's pkgDepCache::SetCandidateRelease: makes `target` the candidate, then for each
+    // Pre-Depends/Depends group the candidates do not serve, switches the first versioned
+    // alternative whose version in `release` satisfies it (and recursively its dependencies).
+    // `changed` lists the packages switched so far. As apt, a failure leaves the switches made.
+    bool switch_to_release(const PackageRecord& target, const std::string& release,
+                           std::vector<std::string>& changed) {
+        set_candidate(target);
+        const std::size_t keep = changed.size();
+        for (const auto* groups : {&target.pre_depends, &target.depends}) {
+            for (const DependencyGroup& group : *groups) {
+                if (group_served(group)) {
+                    continue;
+                }
+                bool served = false;
+                for (std::size_t i = 0; i < group.size(); ++i) {
+                    const DependencyAtom& atom = group[i];
+                    const bool last = i + 1 == group.size();
+                    const PackageRecord* version = m_universe.in_release(atom.name, release);
+                    if (atom.relation == Relation::any || version == nullptr ||
+                        !satisfies(version->version, atom.relation, atom.version)) {
+                        if (last) {
+                            break;
+                        }
+                        continue;
+                    }
+                    const PackageRecord* old = candidate(atom.name);
+                    bool touched = version == old && std::find(changed.begin(), changed.end(),
+                                                               atom.name) != changed.end();
+                    if (!touched) {
+                        changed.push_back(atom.name);
+                        if (!switch_to_release(*version, release, changed)) {
+                            if (last) {
+                                break;
+                            }
+                            set_candidate(atom.name, old);
+                            changed.pop_back();
+                            continue;
+                        }
+                    }
+                    served = true;
+                    break;
+                }
+                if (!served) {
+                    changed.resize(keep);
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     // The name of a chosen package that conflicts with (or breaks) `record`, either way round.
@@ -176,12 +347,12 @@ private:
     std::vector<const PackageRecord*> targets(const DependencyAtom& atom) const {
         const std::string& native = m_universe.architecture();
         std::vector<const PackageRecord*> out;
-        if (const PackageRecord* r = m_universe.candidate(atom.name);
+        if (const PackageRecord* r = candidate(atom.name);
             r != nullptr && satisfies_atom(atom, *r, native)) {
             out.push_back(r);
         }
         std::vector<const PackageRecord*> providers;
-        for (const PackageRecord* p : m_universe.providers(atom.name)) {
+        for (const PackageRecord* p : candidate_providers(atom.name)) {
             if (p->name != atom.name && satisfies_atom(atom, *p, native)) {
                 providers.push_back(p);
             }
@@ -211,14 +382,14 @@ private:
         if (auto it = m_selected.find(atom.name); it != m_selected.end()) {
             return "but " + it->second->version + " is to be installed";
         }
-        if (const PackageRecord* r = m_universe.candidate(atom.name)) {
+        if (const PackageRecord* r = candidate(atom.name)) {
             if (!satisfies_atom(atom, *r, m_universe.architecture())) {
                 return "but " + r->version + " is to be installed";
             }
             return "but it is not going to be installed (it conflicts with " +
                    conflicting(*r).value_or("a chosen package") + ")";
         }
-        if (!m_universe.providers(atom.name).empty()) {
+        if (!candidate_providers(atom.name).empty()) {
             return "but it is a virtual package and no provider fits";
         }
         return "but it is not installable";
@@ -271,29 +442,56 @@ private:
     }
 
     const Universe& m_universe;
-    std::map<std::string, const PackageRecord*, std::less<>> m_selected;
+    std::map<std::string, const PackageRecord*, std::less<>> m_selected;  // marked to install
+    std::map<std::string, const PackageRecord*, std::less<>> m_candidate; // switched candidates
 };
 
 } // namespace
 
-Universe::Universe(std::vector<PackageRecord> records, std::string architecture)
-    : m_records(std::move(records)), m_architecture(std::move(architecture)) {
+Universe::Universe(std::vector<PackageRecord> records, std::string architecture, Policy policy)
+    : m_records(std::move(records)), m_architecture(std::move(architecture)),
+      m_policy(std::move(policy)) {
     for (const PackageRecord& r : m_records) {
         if (r.architecture != m_architecture && r.architecture != "all") {
             continue;
         }
-        auto [it, inserted] = m_candidates.try_emplace(r.name, &r);
-        if (!inserted && compare_versions(r.version, it->second->version) > 0) {
-            it->second = &r;
+        auto& list = m_versions[r.name];
+        auto same = std::find_if(list.begin(), list.end(), [&](const PackageVersion& v) {
+            return v.record->version == r.version && v.record->architecture == r.architecture &&
+                   v.record->sha256 == r.sha256;
+        });
+        if (same == list.end()) {
+            list.push_back(PackageVersion{&r, {r.origin}, 0});
+        } else if (std::find(same->origins.begin(), same->origins.end(), r.origin) ==
+                   same->origins.end()) {
+            same->origins.push_back(r.origin);
         }
     }
-    for (const auto& [name, record] : m_candidates) {
-        m_sorted.push_back(record);
-        std::set<std::string> seen;
-        for (const DependencyAtom& p : record->provides) {
-            if (seen.insert(p.name).second) {
-                m_providers[p.name].push_back(record);
+    for (auto& [name, list] : m_versions) {
+        // Highest version first; equal versions keep index order (apt's VersionList).
+        std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) {
+            return compare_versions(a.record->version, b.record->version) > 0;
+        });
+        // pkgPolicy::GetCandidateVer: the first version of strictly higher priority wins, and
+        // a priority below 1 is never a candidate.
+        const PackageRecord* best = nullptr;
+        int best_priority = 0;
+        for (PackageVersion& v : list) {
+            v.priority = m_policy.priority(name, v.origins);
+            if (v.priority > best_priority) {
+                best = v.record;
+                best_priority = v.priority;
             }
+            std::set<std::string> seen;
+            for (const DependencyAtom& p : v.record->provides) {
+                if (seen.insert(p.name).second) {
+                    m_providers[p.name].push_back(v.record);
+                }
+            }
+        }
+        if (best != nullptr) {
+            m_candidates[name] = best;
+            m_sorted.push_back(best);
         }
     }
 }
@@ -301,6 +499,29 @@ Universe::Universe(std::vector<PackageRecord> records, std::string architecture)
 const PackageRecord* Universe::candidate(std::string_view name) const {
     auto it = m_candidates.find(name);
     return it == m_candidates.end() ? nullptr : it->second;
+}
+
+const std::vector<PackageVersion>& Universe::versions(std::string_view name) const {
+    static const std::vector<PackageVersion> k_none;
+    auto it = m_versions.find(name);
+    return it == m_versions.end() ? k_none : it->second;
+}
+
+const PackageRecord* Universe::in_release(std::string_view name, std::string_view release) const {
+    for (const PackageVersion& v : versions(name)) {
+        for (std::size_t origin : v.origins) {
+            if (m_policy.origin_matches(origin, release)) {
+                return v.record;
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool Universe::knows_release(std::string_view release) const {
+    const auto& releases = m_policy.releases();
+    return std::any_of(releases.begin(), releases.end(),
+                       [&](const ReleaseInfo& r) { return release_matches(r, release); });
 }
 
 const std::vector<const PackageRecord*>& Universe::providers(std::string_view name) const {
@@ -327,6 +548,15 @@ std::vector<std::string> base_packages(const Universe& universe, config::Variant
 
 util::Result<std::vector<const PackageRecord*>> resolve(const Universe& universe,
                                                         const std::vector<std::string>& requested) {
+    std::vector<config::PackageRequest> requests;
+    for (const std::string& name : requested) {
+        requests.push_back(config::PackageRequest{name, ""});
+    }
+    return resolve_requests(universe, requests);
+}
+
+util::Result<std::vector<const PackageRecord*>>
+resolve_requests(const Universe& universe, const std::vector<config::PackageRequest>& requested) {
     Resolver resolver(universe);
     UHS_CHECK(resolver.run(requested));
     return resolver.result();

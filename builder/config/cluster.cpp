@@ -71,6 +71,14 @@ std::string_view to_string(Variant variant) {
     return "?";
 }
 
+PackageRequest parse_package_request(std::string_view text) {
+    std::size_t slash = text.find('/');
+    if (slash == std::string_view::npos) {
+        return {std::string(text), ""};
+    }
+    return {std::string(text.substr(0, slash)), std::string(text.substr(slash + 1))};
+}
+
 std::string_view default_dtb(BoardModel model) {
     switch (model) {
     case BoardModel::cm5:
@@ -136,6 +144,10 @@ const std::regex k_ssh_key("(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|"
 const std::regex k_interface("[A-Za-z0-9_.:-]{1,15}");
 const std::regex k_zfs_dataset("[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9_.:-]+)+");
 const std::regex k_package("[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?");
+// A suite name or codename as apt_preferences(5) and `apt-get install PKG/SUITE` take one.
+const std::regex k_suite("[A-Za-z0-9][A-Za-z0-9._+~-]*");
+// A package name or an fnmatch glob over names, as a preferences "Package:" line holds.
+const std::regex k_package_glob("[a-z0-9*?\\[][a-z0-9+.*?\\[\\]!-]*");
 const std::regex k_source_name("[a-z0-9][a-z0-9-]*");
 const std::regex k_uri("(https?|file)://[^\\s]+");
 const std::regex k_k8s_version("[0-9]+\\.[0-9]+(\\.[0-9]+)?");
@@ -633,10 +645,83 @@ std::optional<fs::path> resolve_overlay(const Reader& r, const std::string& name
     return std::nullopt;
 }
 
+// Why `text` is not "PKG" or "PKG/SUITE", or nullopt when it is.
+std::optional<std::string> package_request_problem(const std::string& text) {
+    PackageRequest request = parse_package_request(text);
+    if (text.find('=') != std::string::npos) {
+        return "'" + text +
+               "' pins a version; uhs takes PKG or PKG/SUITE (select the suite that has the "
+               "version, or add an image.pins entry)";
+    }
+    if (!matches(request.name, k_package)) {
+        return "'" + text + "' is not a Debian package name" +
+               (text.find('/') == std::string::npos ? "" : " followed by /SUITE");
+    }
+    if (text.find('/') != std::string::npos && !matches(request.suite, k_suite)) {
+        return "'" + text + "': '" + request.suite + "' after '/' is not a suite name";
+    }
+    return std::nullopt;
+}
+
+void read_pins(Reader& r, const YAML::Node& node, std::vector<Pin>& pins) {
+    if (!node.IsSequence()) {
+        r.error(node, "image.pins", "expected a list, got " + describe(node));
+        return;
+    }
+    std::size_t index = 0;
+    for (const YAML::Node& item : node) {
+        const std::string field = "image.pins[" + std::to_string(index++) + "]";
+        auto m = r.mapping(item, field, {"packages", "suite", "priority"},
+                           {"packages", "suite", "priority"});
+        if (!m) {
+            continue;
+        }
+        Pin pin;
+        pin.location = r.at(item);
+        bool ok = true;
+        std::size_t glob_index = 0;
+        for (auto& [glob, where] : r.strings(*m, "packages", field + ".packages")) {
+            const std::string glob_field =
+                field + ".packages[" + std::to_string(glob_index++) + "]";
+            if (!matches(glob, k_package_glob)) {
+                r.error(where, glob_field,
+                        "'" + glob + "' is not a package name or a glob (*, ? and [...])");
+                ok = false;
+                continue;
+            }
+            pin.packages.push_back(glob);
+        }
+        if (auto suite = r.string(*m, "suite", field + ".suite", k_suite,
+                                  "a suite name or codename (like trixie-backports)")) {
+            pin.suite = *suite;
+            pin.suite_location = r.where(field + ".suite");
+        } else {
+            ok = false;
+        }
+        // apt's Pin-Priority range: a short, and 0 is refused ("No priority (or zero)").
+        if (auto priority = r.integer(*m, "priority", field + ".priority", -32767, 32767)) {
+            if (*priority == 0) {
+                r.error(r.where(field + ".priority"), field + ".priority",
+                        "0 is not a pin priority (apt refuses it; use a negative number to "
+                        "keep the versions out)");
+                ok = false;
+            } else {
+                pin.priority = static_cast<int>(*priority);
+            }
+        } else {
+            ok = false;
+        }
+        if (ok && !pin.packages.empty()) {
+            pins.push_back(std::move(pin));
+        }
+    }
+}
+
 void read_image(Reader& r, const YAML::Node& node, Image& image) {
-    auto m = r.mapping(node, "image",
-                       {"architecture", "variant", "sources", "packages", "kernel", "overlays"},
-                       {"sources", "packages", "kernel"});
+    auto m =
+        r.mapping(node, "image",
+                  {"architecture", "variant", "sources", "packages", "kernel", "pins", "overlays"},
+                  {"sources", "packages", "kernel"});
     if (!m) {
         return;
     }
@@ -656,16 +741,26 @@ void read_image(Reader& r, const YAML::Node& node, Image& image) {
     std::size_t index = 0;
     for (auto& [package, where] : r.strings(*m, "packages", "image.packages")) {
         const std::string field = "image.packages[" + std::to_string(index++) + "]";
-        if (!matches(package, k_package)) {
-            r.error(where, field, "'" + package + "' is not a Debian package name");
-        } else if (!seen.insert(package).second) {
-            r.error(where, field, "'" + package + "' is listed twice");
+        if (auto problem = package_request_problem(package)) {
+            r.error(where, field, *problem);
+        } else if (!seen.insert(parse_package_request(package).name).second) {
+            r.error(where, field, "'" + parse_package_request(package).name + "' is listed twice");
         } else {
             image.packages.push_back(package);
+            image.package_locations.push_back(where);
         }
     }
-    image.kernel =
-        r.string(*m, "kernel", "image.kernel", k_package, "a Debian package name").value_or("");
+    if (auto kernel = r.scalar(*m, "kernel", "image.kernel")) {
+        if (auto problem = package_request_problem(*kernel)) {
+            r.error(r.where("image.kernel"), "image.kernel", *problem);
+        } else {
+            image.kernel = *kernel;
+            image.kernel_location = r.where("image.kernel");
+        }
+    }
+    if (const YAML::Node* pins = find(*m, "pins")) {
+        read_pins(r, *pins, image.pins);
+    }
     index = 0;
     for (auto& [name, where] : r.strings(*m, "overlays", "image.overlays")) {
         const std::string field = "image.overlays[" + std::to_string(index++) + "]";

@@ -81,12 +81,36 @@ struct AptSource {
     bool is_auto() const { return uri == "auto"; }
 };
 
+// "PKG" or "PKG/SUITE" as image.packages and image.kernel write it: SUITE selects that suite's
+// version of PKG the way `apt-get install PKG/SUITE` does (a suite name or codename).
+struct PackageRequest {
+    std::string name;
+    std::string suite; // "" = the candidate
+};
+
+// Splits "PKG/SUITE" at its '/'; no '/' gives an empty suite.
+PackageRequest parse_package_request(std::string_view text);
+
+// One image.pins entry, an apt_preferences(5) record: versions of the packages matching
+// `packages` (names or globs with * ? [...]; "*" alone pins the suite itself, as
+// "Package: *" does) that come from `suite` (a suite name or codename) get `priority`.
+struct Pin {
+    std::vector<std::string> packages;
+    std::string suite;
+    int priority = 0;
+    SourceLocation location;       // of the entry
+    SourceLocation suite_location; // of its suite value
+};
+
 struct Image {
     std::string architecture = "arm64";
     Variant variant = Variant::minbase;
     std::vector<AptSource> sources;
-    std::vector<std::string> packages;
-    std::string kernel;
+    std::vector<std::string> packages;             // as written: "PKG" or "PKG/SUITE"
+    std::string kernel;                            // as written: "PKG" or "PKG/SUITE"
+    std::vector<SourceLocation> package_locations; // where each of `packages` was written
+    SourceLocation kernel_location;
+    std::vector<Pin> pins;
     std::vector<std::string> overlays;                // names as written
     std::vector<std::filesystem::path> overlay_paths; // resolved directories, same order
 };

@@ -117,6 +117,20 @@ TEST_CASE("Release and clearsigned InRelease", "[apt][parse]") {
     CHECK(format_utc(*r->valid_until) == "2025-05-17T07:49:51Z");
     CHECK(r->acquire_by_hash);
     CHECK(r->sha256.at("main/binary-arm64/Packages.xz").size == 10);
+    CHECK_FALSE(r->not_automatic);
+    CHECK_FALSE(r->but_automatic_upgrades);
+    auto bpo = parse_release("Suite: trixie-backports\nDate: Sat, 10 May 2025 08:49:51 UTC\n"
+                             "NotAutomatic: yes\nButAutomaticUpgrades: yes\n",
+                             "R");
+    REQUIRE(bpo);
+    CHECK(bpo->not_automatic);
+    CHECK(bpo->but_automatic_upgrades);
+    CHECK(release_flag("Yes"));
+    CHECK(release_flag("true"));
+    CHECK(release_flag("1"));
+    CHECK_FALSE(release_flag("no"));
+    CHECK_FALSE(release_flag("0"));
+    CHECK_FALSE(release_flag("maybe"));
     CHECK_FALSE(parse_release("Suite: x\n", "R"));
     CHECK_FALSE(parse_release("Date: yesterday\n", "R"));
 
@@ -194,6 +208,67 @@ TEST_CASE("uri: auto picks the host's entries through a fixture root", "[apt][so
     REQUIRE_FALSE(none);
     CHECK(none.error().message.find("pass --source other=URI") != std::string::npos);
     CHECK_FALSE(parse_source_overrides({"noequals"}));
+}
+
+TEST_CASE("uri: auto finds the Debian security archive for *-security suites", "[apt][sources]") {
+    test::TestDir dir;
+    auto apt_dir = dir.path() / "etc/apt/sources.list.d";
+    std::filesystem::create_directories(apt_dir);
+    const std::string debian_key = "/usr/share/keyrings/debian-archive-keyring.gpg";
+    // Debian's own layout: one deb822 file, the mirror first, the security archive second.
+    REQUIRE(util::write_file_atomic(
+        apt_dir / "debian.sources",
+        "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: trixie trixie-updates\n"
+        "Components: main\nSigned-By: " +
+            debian_key +
+            "\n\n"
+            "Types: deb\nURIs: http://security.invalid/debian-security/\n"
+            "Suites: trixie-security\nComponents: main\nSigned-By: " +
+            debian_key + "\n"));
+    auto host = read_host_sources(dir.path());
+    REQUIRE(host);
+    config::AptSource debian{.name = "debian",
+                             .uri = "auto",
+                             .suites = {"trixie", "trixie-backports"},
+                             .keyring = debian_key};
+    CHECK(resolve_source_uri(debian, *host, {}) == "http://mirror.invalid/debian");
+    config::AptSource security{
+        .name = "security", .uri = "auto", .suites = {"trixie-security"}, .keyring = debian_key};
+    CHECK(resolve_source_uri(security, *host, {}) == "http://security.invalid/debian-security");
+
+    // The one-line format, security first: still each to its own.
+    auto one_line =
+        parse_sources_list("deb [signed-by=" + debian_key +
+                               "] https://security.invalid/debian-security "
+                               "trixie-security main\n"
+                               "deb [signed-by=" +
+                               debian_key + "] https://mirror.invalid/debian trixie main\n",
+                           "sources.list");
+    REQUIRE(one_line);
+    CHECK(resolve_source_uri(debian, *one_line, {}) == "https://mirror.invalid/debian");
+    CHECK(resolve_source_uri(security, *one_line, {}) ==
+          "https://security.invalid/debian-security");
+
+    // No security entry (or only an unsigned one): an error saying what to pass.
+    auto mirror_only =
+        parse_sources_list("deb http://security.invalid/debian-security trixie-security main\n"
+                           "deb [signed-by=" +
+                               debian_key + "] https://mirror.invalid/debian trixie main\n",
+                           "l");
+    REQUIRE(mirror_only);
+    auto none = resolve_source_uri(security, *mirror_only, {});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().message.find("no Debian security entry") != std::string::npos);
+    CHECK(none.error().message.find("pass --source security=URI") != std::string::npos);
+
+    // One source cannot hold both: they are different archives.
+    config::AptSource mixed{.name = "mixed",
+                            .uri = "auto",
+                            .suites = {"trixie", "trixie-security"},
+                            .keyring = debian_key};
+    auto refused = resolve_source_uri(mixed, *host, {});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message.find("source of their own") != std::string::npos);
 }
 
 TEST_CASE("uri: auto takes only a Debian-signed http/https/file entry", "[apt][sources]") {
@@ -381,5 +456,22 @@ TEST_CASE("lock files round-trip sorted and reject garbage", "[apt][lock]") {
     image.packages = {"a"};
     std::string digest = request_digest(image);
     image.packages.push_back("b");
+    CHECK(request_digest(image) != digest);
+    // Selecting a suite, and every part of a pin, changes the request.
+    digest = request_digest(image);
+    image.kernel = "linux-image-arm64/trixie-backports";
+    CHECK(request_digest(image) != digest);
+    digest = request_digest(image);
+    config::Pin pin;
+    pin.packages = {"openssh-*"};
+    pin.suite = "trixie-backports";
+    pin.priority = 990;
+    image.pins.push_back(pin);
+    CHECK(request_digest(image) != digest);
+    digest = request_digest(image);
+    image.pins.back().priority = 500;
+    CHECK(request_digest(image) != digest);
+    digest = request_digest(image);
+    image.pins.back().packages = {"openssh-server"};
     CHECK(request_digest(image) != digest);
 }

@@ -182,3 +182,177 @@ TEST_CASE("resolution is deterministic", "[apt][resolver]") {
     CHECK(names(*r1) == names(*r2));
     CHECK(names(*r1) == Names{"a=1", "x=1", "z=1"});
 }
+
+namespace {
+
+// Records of several suites: `suites[i]` is the Packages text of origin i.
+std::vector<PackageRecord> suite_records(const std::vector<std::string>& suites) {
+    std::vector<PackageRecord> out;
+    for (std::size_t i = 0; i < suites.size(); ++i) {
+        for (PackageRecord& r : records(suites[i])) {
+            r.origin = i;
+            // Distinct .debs, so equal versions in two suites stay two versions.
+            r.sha256 = std::string(63, '0') + static_cast<char>('0' + i);
+            out.push_back(std::move(r));
+        }
+    }
+    return out;
+}
+
+const ReleaseInfo k_trixie{"trixie", "trixie", false, false};
+const ReleaseInfo k_backports{"trixie-backports", "trixie-backports", true, true};
+
+config::Pin pin(std::vector<std::string> packages, std::string suite, int priority) {
+    config::Pin p;
+    p.packages = std::move(packages);
+    p.suite = std::move(suite);
+    p.priority = priority;
+    return p;
+}
+
+const std::string k_main_suite = "Package: libc6\nVersion: 2.41\nPriority: required\n\n"
+                                 "Package: kmod\nVersion: 34\nDepends: libc6\n\n"
+                                 "Package: linux-base\nVersion: 4.12\n\n"
+                                 "Package: kernel\nVersion: 6.12\n"
+                                 "Depends: kmod, linux-base (>= 4.3)\n\n"
+                                 "Package: ssh\nVersion: 1:10.0\nDepends: libc6";
+const std::string k_backports_suite = "Package: linux-base\nVersion: 4.17~bpo\n\n"
+                                      "Package: kmod\nVersion: 35~bpo\nDepends: libc6\n\n"
+                                      "Package: kernel\nVersion: 7.3~bpo\n"
+                                      "Depends: kmod, linux-base (>= 4.17~bpo)\n\n"
+                                      "Package: ssh\nVersion: 1:10.3~bpo\nDepends: libc6\n\n"
+                                      "Package: only-here\nVersion: 1~bpo";
+
+} // namespace
+
+TEST_CASE("apt's default priorities: NotAutomatic 1, ButAutomaticUpgrades 100, else 500",
+          "[apt][policy]") {
+    CHECK(default_priority({"trixie", "trixie", false, false}) == 500);
+    CHECK(default_priority({"experimental", "rc-buggy", true, false}) == 1);
+    CHECK(default_priority({"trixie-backports", "trixie-backports", true, true}) == 100);
+    // pkgPolicy::InitDefaults checks ButAutomaticUpgrades on its own.
+    CHECK(default_priority({"odd", "odd", false, true}) == 100);
+    CHECK(release_matches({"stable", "trixie", false, false}, "trixie"));
+    CHECK(release_matches({"stable", "trixie", false, false}, "STABLE"));
+    CHECK(release_matches({"trixie-backports", "trixie-backports", true, true}, "*-backports"));
+    CHECK_FALSE(release_matches({"trixie", "trixie", false, false}, "trixie-backports"));
+    CHECK(package_matches("linux-image-*", "linux-image-arm64"));
+    CHECK_FALSE(package_matches("linux-image-*", "linux-base"));
+}
+
+TEST_CASE("a NotAutomatic suite gives nothing unasked but what only it has", "[apt][policy]") {
+    Universe u(suite_records({k_main_suite, k_backports_suite}), "arm64",
+               Policy({k_trixie, k_backports}, {}));
+    CHECK(u.candidate("ssh")->version == "1:10.0");
+    CHECK(u.candidate("kernel")->version == "6.12");
+    CHECK(u.candidate("only-here")->version == "1~bpo");
+    REQUIRE(u.versions("ssh").size() == 2);
+    CHECK(u.versions("ssh")[0].priority == 100);
+    CHECK(u.versions("ssh")[1].priority == 500);
+    CHECK(u.in_release("ssh", "trixie-backports")->version == "1:10.3~bpo");
+    CHECK(u.in_release("ssh", "trixie")->version == "1:10.0");
+    CHECK(u.in_release("only-here", "trixie") == nullptr);
+    CHECK(u.knows_release("trixie-backports"));
+    CHECK_FALSE(u.knows_release("bookworm-backports"));
+    // Without Release information every suite is 500: the highest version wins.
+    Universe plain(suite_records({k_main_suite, k_backports_suite}), "arm64");
+    CHECK(plain.candidate("ssh")->version == "1:10.3~bpo");
+}
+
+TEST_CASE("pins: first matching pin per version, a '*' pin sets the suite's priority",
+          "[apt][policy]") {
+    auto universe = [](std::vector<config::Pin> pins) {
+        return Universe(suite_records({k_main_suite, k_backports_suite}), "arm64",
+                        Policy({k_trixie, k_backports}, std::move(pins)));
+    };
+    {
+        Universe u = universe({pin({"ss?"}, "trixie-backports", 990)});
+        CHECK(u.candidate("ssh")->version == "1:10.3~bpo");
+        CHECK(u.candidate("kmod")->version == "34");
+    }
+    {
+        // The first pin naming a version decides it; a later one does not raise it again.
+        Universe u =
+            universe({pin({"ssh"}, "trixie-backports", 50), pin({"s*"}, "trixie-backports", 990)});
+        CHECK(u.candidate("ssh")->version == "1:10.0");
+        CHECK(u.versions("ssh")[0].priority == 50);
+    }
+    {
+        // A pin on trixie applies to trixie's versions only.
+        Universe u = universe({pin({"ssh"}, "trixie", 50)});
+        CHECK(u.candidate("ssh")->version == "1:10.3~bpo"); // 100 beats 50
+    }
+    {
+        Universe u = universe({pin({"*"}, "trixie-backports", 500)});
+        CHECK(u.candidate("ssh")->version == "1:10.3~bpo");
+        CHECK(u.candidate("kmod")->version == "35~bpo");
+    }
+    {
+        // Equal priority: the higher version.
+        Universe u = universe({pin({"*"}, "trixie", 100)});
+        CHECK(u.candidate("ssh")->version == "1:10.3~bpo");
+    }
+    {
+        // A negative priority keeps a version out; none left means no candidate at all.
+        Universe u = universe({pin({"only-here"}, "trixie-backports", -1)});
+        CHECK(u.candidate("only-here") == nullptr);
+        auto r = resolve(u, {"only-here"});
+        REQUIRE_FALSE(r);
+        CHECK(r.error().message.find("no installation candidate") != std::string::npos);
+    }
+}
+
+TEST_CASE("PKG/SUITE takes that suite's version and the versioned dependencies it needs",
+          "[apt][resolver][policy]") {
+    Universe u(suite_records({k_main_suite, k_backports_suite}), "arm64",
+               Policy({k_trixie, k_backports}, {}));
+    std::vector<config::PackageRequest> plain{{"libc6", ""}, {"ssh", ""}, {"kernel", ""}};
+    auto set = resolve_requests(u, plain);
+    REQUIRE(set);
+    CHECK(names(*set) ==
+          Names{"kernel=6.12", "kmod=34", "libc6=2.41", "linux-base=4.12", "ssh=1:10.0"});
+
+    std::vector<config::PackageRequest> from_backports{
+        {"libc6", ""}, {"ssh", ""}, {"kernel", "trixie-backports"}};
+    set = resolve_requests(u, from_backports);
+    REQUIRE(set);
+    // linux-base (>= 4.17~bpo) cannot be met by trixie's 4.12: its candidate switches. kmod is
+    // unversioned and trixie's kmod is installable: it stays, as does ssh.
+    CHECK(names(*set) ==
+          Names{"kernel=7.3~bpo", "kmod=34", "libc6=2.41", "linux-base=4.17~bpo", "ssh=1:10.0"});
+
+    // The codename works as the suite does; a release without the package is an error.
+    Universe stable(suite_records({k_main_suite, k_backports_suite}), "arm64",
+                    Policy({{"stable", "trixie", false, false},
+                            {"stable-backports", "trixie-backports", true, true}},
+                           {}));
+    set = resolve_requests(stable, from_backports);
+    REQUIRE(set);
+    CHECK(names(*set)[0] == "kernel=7.3~bpo");
+    auto missing = resolve_requests(u, {{"only-here", "trixie"}});
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().message.find("release 'trixie' for 'only-here' was not found") !=
+          std::string::npos);
+}
+
+TEST_CASE("a candidate switch needs a versioned dependency; apt keeps switches that fail later",
+          "[apt][resolver][policy]") {
+    // tool's `helper` is unversioned and trixie's helper is not installable with what is
+    // requested (its libfoo is not): apt's SetCandidateRelease cannot help an unversioned
+    // dependency, stops, and keeps the linux-base switch it made before.
+    const std::string main_suite = "Package: libc6\nVersion: 2.41\nPriority: required\n\n"
+                                   "Package: libfoo\nVersion: 1\n\n"
+                                   "Package: helper\nVersion: 1\nDepends: libfoo\n\n"
+                                   "Package: linux-base\nVersion: 4.12\n\n"
+                                   "Package: tool\nVersion: 1";
+    const std::string bpo_suite = "Package: helper\nVersion: 2~bpo\nDepends: libfoo\n\n"
+                                  "Package: linux-base\nVersion: 4.17~bpo\n\n"
+                                  "Package: tool\nVersion: 2~bpo\n"
+                                  "Depends: linux-base (>= 4.17~bpo), helper";
+    Universe u(suite_records({main_suite, bpo_suite}), "arm64",
+               Policy({k_trixie, k_backports}, {}));
+    auto set = resolve_requests(u, {{"libc6", ""}, {"tool", "trixie-backports"}});
+    REQUIRE(set);
+    CHECK(names(*set) ==
+          Names{"helper=1", "libc6=2.41", "libfoo=1", "linux-base=4.17~bpo", "tool=2~bpo"});
+}

@@ -83,6 +83,35 @@ TEST_CASE("defaults fill what a minimal file leaves out") {
     CHECK_FALSE(cluster->nodes[1].serial_directory().has_value());
 }
 
+TEST_CASE("PKG/SUITE and image.pins are read as apt takes them") {
+    std::string text = *util::read_file(test::data_dir() / "configs/good.yaml");
+    text.replace(text.find("  kernel: linux-image-arm64"),
+                 std::string("  kernel: linux-image-arm64").size(),
+                 "  kernel: linux-image-arm64/trixie-backports\n"
+                 "  pins:\n"
+                 "    - packages: \"openssh-*\"\n"
+                 "      suite: trixie-backports\n"
+                 "      priority: 990\n"
+                 "    - packages: [\"*\"]\n"
+                 "      suite: trixie-security\n"
+                 "      priority: -10");
+    auto cluster = parse_cluster(text, test::data_dir() / "configs/good.yaml", test_options());
+    REQUIRE(cluster);
+    CHECK(cluster->image.kernel == "linux-image-arm64/trixie-backports");
+    CHECK(cluster->image.kernel_location.line > 0);
+    auto request = parse_package_request(cluster->image.kernel);
+    CHECK(request.name == "linux-image-arm64");
+    CHECK(request.suite == "trixie-backports");
+    CHECK(parse_package_request("containerd").suite.empty());
+    REQUIRE(cluster->image.pins.size() == 2);
+    CHECK(cluster->image.pins[0].packages == std::vector<std::string>{"openssh-*"});
+    CHECK(cluster->image.pins[0].suite == "trixie-backports");
+    CHECK(cluster->image.pins[0].priority == 990);
+    CHECK(cluster->image.pins[1].packages == std::vector<std::string>{"*"});
+    CHECK(cluster->image.pins[1].priority == -10);
+    CHECK(cluster->image.pins[1].suite_location.line > cluster->image.pins[0].suite_location.line);
+}
+
 TEST_CASE("every bad file reports exactly its expected errors") {
     const fs::path dir = test::data_dir() / "configs/bad";
     test::ScopedChdir cd(dir);
