@@ -21,7 +21,7 @@ command -v xz >/dev/null || { echo "skip: xz missing"; exit 125; }
 work=$(mktemp -d /tmp/uhs-apt-pinning.XXXXXX)
 server=""
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
   if [ "${keep:-no}" = yes ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
