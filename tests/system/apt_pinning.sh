@@ -145,6 +145,17 @@ Pin-Priority: 500"
 has pin-suite kmod 35-1~bpo13+1
 has pin-suite linux-image-arm64 7.3.4-1~bpo13+1
 
+# ButAutomaticUpgrades gives 100 even with nothing installed: a pin of 50 on trixie's ssh
+# leaves backports' (100) the candidate.
+scenario pin-below-backports "openssh-server" linux-image-arm64 \
+  "    - packages: [openssh-server, openssh-client]
+      suite: trixie
+      priority: 50" \
+  "Package: openssh-server openssh-client
+Pin: release trixie
+Pin-Priority: 50"
+has pin-below-backports openssh-server 1:10.3p1-1~bpo13+1
+
 echo "== a changed request makes lock --check fail"
 sed -i 's|kernel: linux-image-arm64$|kernel: linux-image-arm64/trixie-backports|' "$work/plain/cluster.yaml"
 if "$uhs_image" lock --check "$work/plain/cluster.yaml" --store "$work/store" \
