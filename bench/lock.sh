@@ -21,6 +21,13 @@ mirror=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null;
              /etc/apt/sources.list 2>/dev/null || true; } | grep -v security | awk 'NR == 1 {print $1}')
 [ -n "$mirror" ] || { echo "bench: no Debian mirror in /etc/apt"; exit 125; }
 mirror=${mirror%/}
+# The host's Debian security archive, for a cluster file with a `security` source
+# (suites: [trixie-security], uri: auto).
+security=$({ awk '/^URIs:/ {uri = $2} /^Suites:.*-security/ {print uri}' \
+               /etc/apt/sources.list.d/*.sources 2>/dev/null;
+             awk '$1 == "deb" && $0 ~ /-security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
+               /etc/apt/sources.list 2>/dev/null || true; } | awk 'NR == 1 {print $1}')
+security=${security%/}
 
 bash "$src/tests/fixtures/aptrepo/make_repo.sh" "$work/kube" "$src/tests/fixtures/aptrepo/kube-standin.recipe" --flat
 python3 "$src/tests/fixtures/aptrepo/http_server.py" "$work/kube/repo" --lifetime 900 > "$work/port" &
@@ -33,8 +40,15 @@ cp "$work/kube/keyring.gpg" "$work/configs/keyrings/kubernetes-apt-keyring.gpg"
 cluster=$work/configs/super6c-cm5.yaml
 debian_keyring=$(sed -n '/name: debian/,/keyring:/s/^ *keyring: *//p' "$cluster")
 
+security_args=()
+if grep -q '^ *- name: security' "$cluster"; then
+  [ -n "$security" ] || { echo "bench: no Debian security entry in /etc/apt"; exit 125; }
+  security_args=(--source "security=$security")
+fi
+
 t0=$(date +%s.%N)
-"$uhs_image" lock "$cluster" --store "$work/store" --source "debian=$mirror" --source "kubernetes=$kube"
+"$uhs_image" lock "$cluster" --store "$work/store" --source "debian=$mirror" --source "kubernetes=$kube" \
+  "${security_args[@]}"
 t1=$(date +%s.%N)
 
 # apt on the same mirror and suites, empty dpkg status, arm64 only, no recommends.
@@ -46,6 +60,12 @@ suites=$(sed -n '/name: debian/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$clust
 components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
 {
   for s in $suites; do echo "deb [signed-by=$debian_keyring] $mirror $s $components"; done
+  if [ ${#security_args[@]} -gt 0 ]; then
+    security_components=$(sed -n '/name: security/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
+    for s in $(sed -n '/name: security/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ','); do
+      echo "deb [signed-by=$debian_keyring] $security $s $security_components"
+    done
+  fi
   echo "deb [signed-by=$work/kube/keyring.gpg] $kube/ /"
 } > "$apt/etc/apt/sources.list"
 aptopts=(-o Dir="$apt" -o Dir::State::status="$apt/var/lib/dpkg/status" -o APT::Architecture=arm64
@@ -56,7 +76,7 @@ apt-get "${aptopts[@]}" -qq update
 # The same request as uhs: Essential/required candidates, the packages, the kernel.
 base=$(apt-cache "${aptopts[@]}" dumpavail | awk -v RS= '/\nPriority: required/ || /\nEssential: yes/ {
   match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9)}' | sort -u)
-wanted=$(sed -n '/^  packages:/,/^  overlays:/s/^ *- *//p' "$cluster")
+wanted=$(sed -n '/^  packages:/,/^  overlays:/s/^ *- *\([^ #]*\).*/\1/p' "$cluster")
 kernel=$(sed -n 's/^  kernel: *//p' "$cluster")
 apt-get "${aptopts[@]}" --simulate install $base $wanted $kernel > "$work/apt.out"
 t3=$(date +%s.%N)

@@ -21,7 +21,7 @@ command -v xz >/dev/null || { echo "skip: xz missing"; exit 125; }
 work=$(mktemp -d /tmp/uhs-apt-pinning.XXXXXX)
 server=""
 cleanup() {
-  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; fi
   if [ "${keep:-no}" = yes ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -144,6 +144,17 @@ Pin: release trixie-backports
 Pin-Priority: 500"
 has pin-suite kmod 35-1~bpo13+1
 has pin-suite linux-image-arm64 7.3.4-1~bpo13+1
+
+# ButAutomaticUpgrades gives 100 even with nothing installed: a pin of 50 on trixie's ssh
+# leaves backports' (100) the candidate.
+scenario pin-below-backports "openssh-server" linux-image-arm64 \
+  "    - packages: [openssh-server, openssh-client]
+      suite: trixie
+      priority: 50" \
+  "Package: openssh-server openssh-client
+Pin: release trixie
+Pin-Priority: 50"
+has pin-below-backports openssh-server 1:10.3p1-1~bpo13+1
 
 echo "== a changed request makes lock --check fail"
 sed -i 's|kernel: linux-image-arm64$|kernel: linux-image-arm64/trixie-backports|' "$work/plain/cluster.yaml"
