@@ -379,7 +379,8 @@ int run_plan(const ParsedArgs& args, Io& io) {
         io.out << "# no TFTP_IP: the server the DHCP answer names is used, so a second boot "
                   "server can take over (network.pin_tftp_server: true pins it)\n";
     }
-    io.out << "# bootloader image: built on or after 2025-03-27 for CM5 (flash bundle checks)\n";
+    io.out << "# bootloader image: a CM5's must be built on or after 2025-03-27 (older ones ignore "
+              "device_tree=; flash bundle and uhs-netboot eeprom stage refuse them)\n";
     bool first = false;
     for (const config::Node& n : cluster->nodes) {
         if (rpiboot::soc_of(n.model) == 0) {
