@@ -171,6 +171,34 @@ sim --expect "$T/out/img-a" --expect "$T/out/img-b" --consistent --node 2c:cf:67
 grep -q "BOOTED image img-a" "$T/rolled.log" || fail "rollback not applied"
 pass "switch mid-boot never mixed images; rollback applied at the next boot"
 
+# 4b. Network EEPROM update: a staged pieeprom.upd/.sig reaches the node through in.tftpd's
+# remap rules whatever image it boots, the simulated bootloader checks the sha256, and the
+# daemon records the fetch. Needs a real bootloader image (../shared/fixtures/eeprom).
+fixtures=$SRC/../shared/fixtures/eeprom
+if [ -f "$fixtures/pieeprom-2026-08-12.bin" ]; then
+  printf '[all]\nBOOT_ORDER=0xf12\nENABLE_SELF_UPDATE=1\n' > "$T/upd.conf"
+  "$(realpath "$1")" eeprom set --in "$fixtures/pieeprom-2026-08-12.bin" --config "$T/upd.conf" \
+    --out "$T/upd.bin" || fail "eeprom set for the update"
+  "$NETBOOT" eeprom stage cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" --force \
+    --image "$T/upd.bin" --timestamp 1790000000 > "$T/stage.out" 2>&1 || { cat "$T/stage.out"; fail "eeprom stage"; }
+  sim --self-update --expect "$T/out/img-a" --consistent --node 2c:cf:67:10:00:01,10000001,serial \
+    > "$T/selfupdate.log" || { cat "$T/selfupdate.log"; fail "boot with a staged update"; }
+  sha=$(head -c 64 "$T/state/tftproot/.eeprom/10000001/pieeprom.sig")
+  grep -q "node 10000001 EEPROM update sha256 $sha bytes 2097152" "$T/selfupdate.log" \
+    || { cat "$T/selfupdate.log"; fail "staged update not served"; }
+  grep -q "BOOTED image img-a" "$T/selfupdate.log" || fail "boot after the update probe"
+  nb_wait_for 10 test -f "$T/state/eeprom/10000001.fetched" || { tail -20 "$T/serve.log"; fail "the daemon did not record the fetch"; }
+  "$NETBOOT" eeprom status cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > "$T/eeprom-status.out"
+  grep -q "10000001/: pieeprom.upd fetched at" "$T/eeprom-status.out" || { cat "$T/eeprom-status.out"; fail "eeprom status: no fetch"; }
+  "$NETBOOT" eeprom unstage cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > /dev/null || fail "eeprom unstage"
+  sim --self-update --expect "$T/out/img-a" --node 2c:cf:67:10:00:01,10000001,serial > "$T/unstaged.log" \
+    || { cat "$T/unstaged.log"; fail "boot after unstage"; }
+  grep -q "node 10000001 no eeprom update" "$T/unstaged.log" || fail "unstaged update still served"
+  pass "staged EEPROM update served through the remap, fetch recorded, unstaged"
+else
+  echo "skipped part: no $fixtures (network EEPROM update)"
+fi
+
 # 5. in.tftpd killed mid-transfer: the daemon restarts it, the client's retry succeeds.
 sim --expect "$T/out/img-a" --pause-after 4 --pause-ms 500 --ack-delay-us 1500 \
   --node 2c:cf:67:10:00:03,10000003,serial > "$T/kill.log" &
