@@ -11,9 +11,11 @@
 #include "firmware/rpiboot/plan.hpp"
 #include "netboot/eeprom/report.hpp"
 #include "netboot/eeprom/stage.hpp"
+#include "netboot/uhs_netboot.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
+#include <sstream>
 
 namespace uhs {
 
@@ -376,6 +378,71 @@ TEST_CASE("served paths: staged updates map back to the node's directory") {
     CHECK_FALSE(ledger.last_fetch("a1b2c3d4"));
     REQUIRE(ledger.record_fetch("a1b2c3d4", 1790000000123, 2097152));
     CHECK(ledger.last_fetch("a1b2c3d4") == 1790000000123);
+}
+
+TEST_CASE("uhs-netboot eeprom: stage, status until the node reports the update, unstage") {
+    test::TestDir dir;
+    const std::string cluster = (test::data_dir() / "configs/good.yaml").string();
+    const std::string state = (dir.path() / "state").string();
+    const fs::path image = dir.path() / "upd.bin";
+    REQUIRE(util::write_file_atomic(image, image_with(k_build_2026_08_12, k_good_conf)));
+    auto run = [](std::vector<std::string> args) {
+        std::ostringstream out, err;
+        util::Io io{out, err};
+        const int code = netboot::run_uhs_netboot(args, io);
+        return std::tuple{code, out.str(), err.str()};
+    };
+    const std::vector<std::string> common{"--cluster", cluster, "--state", state};
+    auto with = [&](std::vector<std::string> args) {
+        args.insert(args.end(), common.begin(), common.end());
+        return run(args);
+    };
+
+    // n1 never reported: refused without --force, staged with it, saying so.
+    auto [refused, refused_out, refused_err] =
+        with({"eeprom", "stage", "n1", "--image", image.string()});
+    CHECK(refused == 1);
+    CHECK(has(refused_err, "bootloader is unknown"));
+    CHECK_FALSE(fs::exists(fs::path(state) / "tftproot/.eeprom/a1b2c3d4"));
+    auto [code, out, err] = with({"eeprom", "stage", "n1", "--image", image.string(), "--force",
+                                  "--timestamp", "1790000000"});
+    REQUIRE(code == 0);
+    CHECK(has(err, "note: unknown"));
+    CHECK(has(out, "a1b2c3d4/pieeprom.upd: staged build 2026-08-12 (1786493216), update ts "
+                   "1790000000"));
+    CHECK(has(out, "2c-cf-67-00-00-01/pieeprom.upd: staged"));
+
+    auto [s1, status1, e1] = with({"eeprom", "status", "n1"});
+    CHECK(s1 == 0);
+    CHECK(has(status1, "reported: nothing yet"));
+
+    // The node reports the build and update timestamp it now runs: applied.
+    ne::Ledger ledger(state);
+    auto report = running(k_build_2026_08_12, 1790000000, k_good_conf);
+    report.received_unix = 1790000100;
+    REQUIRE(ledger.write_report("n1", report));
+    REQUIRE(ledger.record_fetch("a1b2c3d4", 1790000050000, 2097152));
+    auto [s2, status2, e2] = with({"eeprom", "status", "n1"});
+    CHECK(s2 == 0);
+    CHECK(has(status2, "a1b2c3d4/: pieeprom.upd fetched at unix ms 1790000050000"));
+    CHECK(has(status2, "reported at 1790000100: build 2026-08-12 (1786493216), update ts "
+                       "1790000000"));
+    CHECK(has(status2, "    ENABLE_SELF_UPDATE=1"));
+    CHECK(has(status2, "staged update: applied"));
+
+    // Staging the same update again is now refused: the bootloader would skip it.
+    auto [again, again_out, again_err] =
+        with({"eeprom", "stage", "n1", "--image", image.string(), "--timestamp", "1790000000"});
+    CHECK(again == 1);
+    CHECK(has(again_err, "is not newer than the node's"));
+
+    auto [u, unstaged, ue] = with({"eeprom", "unstage", "n1"});
+    CHECK(u == 0);
+    auto [s3, status3, e3] = with({"eeprom", "status"});
+    CHECK(has(status3, "a1b2c3d4/: nothing staged"));
+    CHECK(has(status3, "n2:"));
+    auto [bad, bad_out, bad_err] = with({"eeprom", "status", "nope"});
+    CHECK(bad == 2);
 }
 
 } // namespace uhs
