@@ -379,8 +379,10 @@ int run_plan(const ParsedArgs& args, Io& io) {
         io.out << "# no TFTP_IP: the server the DHCP answer names is used, so a second boot "
                   "server can take over (network.pin_tftp_server: true pins it)\n";
     }
-    io.out << "# bootloader image: a CM5's must be built on or after 2025-03-27 (older ones ignore "
-              "device_tree=; flash bundle and uhs-netboot eeprom stage refuse them)\n";
+    io.out
+        << "# bootloader image: a CM5's must be built on or after 2025-03-27 (the first whose OS "
+           "check honours device_tree=; flash bundle and uhs-netboot eeprom stage refuse older "
+           "ones)\n";
     bool first = false;
     for (const config::Node& n : cluster->nodes) {
         if (rpiboot::soc_of(n.model) == 0) {

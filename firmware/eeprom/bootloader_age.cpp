@@ -26,10 +26,11 @@ util::Status check_cm5_bootloader_build(std::string_view image_bytes, const std:
     if (*info.timestamp < k_cm5_min_bootloader_build) {
         return util::fail(util::Errc::invalid_input, what, ": bootloader built ",
                           utc_date(*info.timestamp),
-                          " is older than 2025-03-27: before that release the CM5 firmware's OS "
-                          "check ignores device_tree= and looks only for its own default tree "
-                          "name, so the image's device tree is not found and the boot stops "
-                          "before the kernel; use a newer pieeprom-*.bin");
+                          " is older than 2025-03-27: the CM5 firmware's OS check honours "
+                          "device_tree= only from that release (rpi-eeprom release notes, "
+                          "rpi-eeprom#682), so an older one may not find the device tree uhs's "
+                          "config.txt names and stop before the kernel; use a newer "
+                          "pieeprom-*.bin");
     }
     return {};
 }

@@ -10,10 +10,11 @@
 namespace uhs::eeprom {
 
 // The oldest bootloader build a CM5 netboots uhs images with: 2025-03-27 00:00 UTC. From that
-// release the firmware's OS check accepts the tree named by device_tree= (uhs's config.txt
-// names the board's tree that way); an older bootloader on a CM5 looks only for its own
-// default name and stops before the kernel when it is missing (FACTS-cm5-hardware.md, "The
-// firmware", from the rpi-eeprom 2025-03-27 release note and rpi-eeprom#682).
+// release the firmware's OS check looks for the tree named by device_tree= (uhs's config.txt
+// names the board's tree that way) or the board's default name, and a missing tree stops the
+// boot before the kernel (FACTS-cm5-hardware.md, "The firmware": the rpi-eeprom 2025-03-27
+// release note and rpi-eeprom#682). How an older bootloader treats device_tree= on a CM5 is
+// not documented there; uhs does not rely on it.
 inline constexpr std::uint32_t k_cm5_min_bootloader_build = 1743033600;
 
 // The oldest bootloader that updates itself from pieeprom.upd/.sig (2022-04-26; the value
