@@ -4,6 +4,7 @@
 #include "builder/util/cli.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
+#include "netboot/eeprom/report.hpp"
 #include "netboot/logfmt.hpp"
 #include "netboot/privileges.hpp"
 #include "netboot/status/status.hpp"
@@ -163,7 +164,8 @@ void accept_http_clients(int listen_fd, std::vector<HttpClient>& clients,
 }
 
 // Advances one client on readiness `revents`. Returns false when it is finished or failed.
-bool step_http_client(HttpClient& c, short revents, const status::Registry& registry) {
+bool step_http_client(HttpClient& c, short revents, const status::Registry& registry,
+                      const eeprom::ReportEndpoint& reports) {
     if (revents & (POLLERR | POLLNVAL)) {
         return false;
     }
@@ -174,8 +176,12 @@ bool step_http_client(HttpClient& c, short revents, const status::Registry& regi
             return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
         }
         c.request.append(buf, static_cast<std::size_t>(n));
-        if (n == 0 || c.request.find("\r\n\r\n") != std::string::npos || c.request.size() >= 8192) {
-            c.response = status::http_response(c.request, registry);
+        if (n == 0 || eeprom::ReportEndpoint::complete(c.request) || c.request.size() >= 8192) {
+            sockaddr_in peer{};
+            socklen_t peer_len = sizeof peer;
+            ::getpeername(c.fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len);
+            auto report = reports.answer(c.request, ntohl(peer.sin_addr.s_addr), unix_ms() / 1000);
+            c.response = report ? std::move(*report) : status::http_response(c.request, registry);
             c.answering = true;
         }
         return true;
@@ -499,6 +505,8 @@ int serve(const ServeOptions& given, std::ostream& out) {
 
     status::Registry registry;
     registry.set_nodes(loaded->nodes);
+    eeprom::ReportEndpoint reports(options.state_dir); // POST /bootloader-report
+    reports.set_nodes(loaded->cluster);
     log("info", "serving", "nodes", loaded->nodes.size(), "tftp", loaded->tftp_address, "interface",
         loaded->interface.value_or(""), "http",
         options.http_address + ":" + std::to_string(options.http_port));
@@ -560,10 +568,17 @@ int serve(const ServeOptions& given, std::ostream& out) {
                 if (t.path == tftp::Tree::k_health_file) {
                     continue; // our own probe
                 }
-                const auto slash = t.path.find('/');
-                const std::string dir = slash == std::string::npos ? "" : t.path.substr(0, slash);
+                const std::string dir = eeprom::tftp_directory_of(t.path);
                 std::error_code ec;
                 const auto size = t.not_found ? 0 : fs::file_size(tree.root() / t.path, ec);
+                if (!t.not_found && !ec && eeprom::is_staged_update(t.path)) {
+                    // Whether it was complete: in.tftpd does not say; the size is as staged.
+                    if (auto st = reports.ledger().record_fetch(dir, t.started_unix_ms, size);
+                        !st) {
+                        log("error", "eeprom-fetch-record", "message", st.error().message);
+                    }
+                    log("info", "eeprom-update-fetched", "dir", dir, "client", t.client);
+                }
                 registry.record_file(dir,
                                      status::FileServed{t.started_unix_ms, t.path, ec ? 0 : size,
                                                         took.count(), !t.not_found && !ec});
@@ -630,6 +645,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     }
                     loaded = std::move(again);
                     registry.set_nodes(loaded->nodes);
+                    reports.set_nodes(loaded->cluster);
                     registry.update_counters([](status::Counters& c) { ++c.reloads; });
                     log("info", "reloaded", "nodes", loaded->nodes.size());
                 }
@@ -731,7 +747,8 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     HttpClient& c = http_clients[i];
                     const short revents = fds[k_fixed_fds + i].revents;
                     const bool keep =
-                        (revents == 0 || step_http_client(c, revents, registry)) && at < c.deadline;
+                        (revents == 0 || step_http_client(c, revents, registry, reports)) &&
+                        at < c.deadline;
                     if (keep) {
                         still.push_back(std::move(c));
                     }

@@ -2,11 +2,16 @@
 #include "netboot/uhs_netboot.hpp"
 
 #include "builder/config/cluster.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/strings.hpp"
 #include "builder/util/version.hpp"
+#include "firmware/eeprom/bootloader_age.hpp"
+#include "netboot/eeprom/stage.hpp"
 #include "netboot/serve.hpp"
 #include "netboot/tftp/tree.hpp"
 
 #include <charconv>
+#include <ctime>
 
 namespace uhs::netboot {
 
@@ -198,6 +203,182 @@ int run_rollback(const util::ParsedArgs& args, util::Io& io) {
     return util::k_exit_ok;
 }
 
+const config::Node* find_node(const config::Cluster& cluster, const std::string& name) {
+    for (const config::Node& node : cluster.nodes) {
+        if (node.name == name) {
+            return &node;
+        }
+    }
+    return nullptr;
+}
+
+std::string stamp(std::uint32_t ts) {
+    return uhs::eeprom::utc_date(ts) + " (" + std::to_string(ts) + ")";
+}
+
+// Stages pieeprom.upd/.sig in the node's TFTP directories for its bootloader's self-update.
+// On uhs-netboot, not uhs-image: it writes the boot service's own tree (as switch does) and is
+// checked against what the node reported to that service.
+int run_eeprom_stage(const util::ParsedArgs& args, util::Io& io) {
+    const std::string program = "uhs-netboot eeprom stage";
+    const auto cluster = load_or_report(*args.value("--cluster"), io);
+    if (!cluster) {
+        return util::k_exit_usage;
+    }
+    const std::string& name = args.positionals.at(0);
+    const config::Node* node = find_node(*cluster, name);
+    const auto dirs = directories_of(*cluster, name, io);
+    if (!node || !dirs) {
+        return util::k_exit_usage;
+    }
+    eeprom::StageInput input;
+    auto image = util::read_file(*args.value("--image"));
+    if (!image) {
+        return util::report_error(io, program, image.error().message, util::k_exit_usage);
+    }
+    input.image = std::move(*image);
+    if (auto sig_file = args.value("--sig")) {
+        auto sig = util::read_file(*sig_file);
+        if (!sig) {
+            return util::report_error(io, program, sig.error().message, util::k_exit_usage);
+        }
+        input.sig = std::move(*sig);
+    }
+    if (auto text = args.value("--timestamp")) {
+        if (input.sig) {
+            return util::report_error(
+                io, program,
+                "--timestamp and --sig: the .sig already says its ts:", util::k_exit_usage);
+        }
+        std::int64_t ts = 0;
+        auto [ptr, ec] = std::from_chars(text->data(), text->data() + text->size(), ts);
+        if (ec != std::errc() || ptr != text->data() + text->size()) {
+            return util::report_error(io, program,
+                                      "--timestamp: expected a Unix time, got '" + *text + "'",
+                                      util::k_exit_usage);
+        }
+        input.timestamp = ts;
+    }
+    input.now = static_cast<std::int64_t>(std::time(nullptr));
+    input.model = node->model;
+    input.force = args.has("--force");
+    const eeprom::Ledger ledger(state_dir(args));
+    input.running = ledger.read_report(name);
+    auto plan = eeprom::plan_stage(input);
+    if (!plan) {
+        return util::report_error(io, program, *args.value("--image") + ": " + plan.error().message,
+                                  util::k_exit_failure);
+    }
+    if (auto st = eeprom::stage(state_dir(args) / "tftproot", *dirs, *plan); !st) {
+        return util::report_error(io, program, st.error().message, util::k_exit_failure);
+    }
+    for (const std::string& note : plan->notes) {
+        io.err << program << ": note: " << note << '\n';
+    }
+    for (const std::string& dir : *dirs) {
+        io.out << dir << "/pieeprom.upd: staged build " << stamp(plan->build) << ", update ts "
+               << plan->ts << ", sha256 " << plan->sha256.substr(0, 16) << '\n';
+    }
+    io.out << "the bootloader takes it at " << name
+           << "'s next network boot (ENABLE_SELF_UPDATE=1); `uhs-netboot eeprom status " << name
+           << "` shows when it was fetched and what the node runs\n";
+    return util::k_exit_ok;
+}
+
+int run_eeprom_unstage(const util::ParsedArgs& args, util::Io& io) {
+    const auto cluster = load_or_report(*args.value("--cluster"), io);
+    if (!cluster) {
+        return util::k_exit_usage;
+    }
+    const auto dirs = directories_of(*cluster, args.positionals.at(0), io);
+    if (!dirs) {
+        return util::k_exit_usage;
+    }
+    if (auto st = eeprom::unstage(state_dir(args) / "tftproot", *dirs); !st) {
+        return util::report_error(io, "uhs-netboot eeprom unstage", st.error().message,
+                                  util::k_exit_failure);
+    }
+    for (const std::string& dir : *dirs) {
+        io.out << dir << ": nothing staged\n";
+    }
+    return util::k_exit_ok;
+}
+
+// Per node: what is staged, when the bootloader fetched it, what the node last reported, and
+// whether the report shows the staged update running ("applied").
+int run_eeprom_status(const util::ParsedArgs& args, util::Io& io) {
+    const auto cluster = load_or_report(*args.value("--cluster"), io);
+    if (!cluster) {
+        return util::k_exit_usage;
+    }
+    const std::filesystem::path root = state_dir(args) / "tftproot";
+    const eeprom::Ledger ledger(state_dir(args));
+    bool found = false;
+    for (const config::Node& node : cluster->nodes) {
+        if (!args.positionals.empty() && node.name != args.positionals.at(0)) {
+            continue;
+        }
+        found = true;
+        io.out << node.name << ":\n";
+        const auto report = ledger.read_report(node.name);
+        std::optional<eeprom::Staged> staged_any;
+        for (const auto& dir : {node.serial_directory(), node.mac_directory()}) {
+            if (!dir) {
+                continue;
+            }
+            const auto staged = eeprom::staged(root, *dir);
+            io.out << "  " << *dir << "/: ";
+            if (!staged) {
+                io.out << "nothing staged\n";
+            } else {
+                staged_any = staged;
+                io.out << "staged build "
+                       << (staged->build ? stamp(*staged->build) : std::string("?"))
+                       << ", update ts "
+                       << (staged->ts ? std::to_string(*staged->ts) : std::string("?"))
+                       << ", sha256 " << staged->sha256.substr(0, 16) << '\n';
+            }
+            if (auto fetched = ledger.last_fetch(*dir)) {
+                io.out << "  " << *dir << "/: pieeprom.upd fetched at unix ms " << *fetched << '\n';
+            }
+        }
+        if (!report) {
+            io.out << "  reported: nothing yet (the node's uhs-bootloader-report has not posted)\n";
+            continue;
+        }
+        io.out << "  reported at " << report->received_unix << ": build "
+               << stamp(report->build_timestamp) << ", update ts "
+               << (report->update_timestamp ? std::to_string(*report->update_timestamp)
+                                            : std::string("?"))
+               << (report->version.empty() ? std::string() : ", version " + report->version)
+               << '\n';
+        if (report->config) {
+            io.out << "  config:\n";
+            for (std::string_view line : util::split(*report->config, '\n')) {
+                if (!line.empty()) {
+                    io.out << "    " << line << '\n';
+                }
+            }
+        }
+        if (staged_any && staged_any->build && staged_any->ts) {
+            const bool applied =
+                report->build_timestamp == *staged_any->build && report->update_timestamp &&
+                static_cast<std::int64_t>(*report->update_timestamp) == *staged_any->ts;
+            io.out << "  staged update: "
+                   << (applied ? "applied (the node runs its build and update timestamp; "
+                                 "`uhs-netboot eeprom unstage` removes it)"
+                               : "not running yet")
+                   << '\n';
+        }
+    }
+    if (!found) {
+        io.err << "uhs-netboot: error: " << cluster->file.string() << ": no node named '"
+               << args.positionals.at(0) << "'\n";
+        return util::k_exit_usage;
+    }
+    return util::k_exit_ok;
+}
+
 int run_serve(const util::ParsedArgs& args, util::Io& io) {
     ServeOptions o;
     o.cluster_file = args.positionals.at(0);
@@ -255,7 +436,7 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
         io.out << "uhs-netboot " << util::k_tool_version << '\n';
         return util::k_exit_ok;
     }
-    const std::vector<util::SubcommandSpec> table{
+    std::vector<util::SubcommandSpec> table{
         {
             .name = "check",
             .summary = "show which TFTP directories each node of a cluster will be served from",
@@ -341,6 +522,61 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
             .run = run_rollback,
         },
     };
+    const std::vector<util::OptionSpec> cluster_state{
+        {"--cluster", util::TakesValue::yes, "the cluster file", "FILE", util::Repeatable::no,
+         util::Required::yes},
+        {"--state", util::TakesValue::yes, "state directory", "DIR"},
+    };
+    auto stage_options = cluster_state;
+    stage_options.push_back({"--image", util::TakesValue::yes, "the pieeprom.bin to stage", "FILE",
+                             util::Repeatable::no, util::Required::yes});
+    stage_options.push_back(
+        {"--sig", util::TakesValue::yes, "its .sig (rpi-eeprom-digest); default: made", "FILE"});
+    stage_options.push_back({"--timestamp", util::TakesValue::yes,
+                             "update timestamp (default: now; must be newer than the node's)",
+                             "EPOCH"});
+    stage_options.push_back({"--force", util::TakesValue::no,
+                             "stage although the node's bootloader is unknown or newer"});
+    table.push_back({
+        .name = "eeprom",
+        .summary = "change nodes' bootloader EEPROMs over the network (self-update)",
+        .children =
+            {
+                {
+                    .name = "stage",
+                    .summary = "serve pieeprom.upd/.sig to a node: its bootloader updates itself "
+                               "at the next network boot",
+                    .arguments = "NODE --image pieeprom.bin [--sig F] --cluster CLUSTER.yaml",
+                    .description =
+                        "Refuses an update whose config lacks ENABLE_SELF_UPDATE=1, a CM5 update\n"
+                        "older than 2025-03-27, and one the node's bootloader would skip or\n"
+                        "ignore (from the node's last report); --force only when the node has\n"
+                        "not reported, or to downgrade.",
+                    .options = stage_options,
+                    .min_positionals = 1,
+                    .max_positionals = 1,
+                    .run = run_eeprom_stage,
+                },
+                {
+                    .name = "unstage",
+                    .summary = "stop serving a node's staged update",
+                    .arguments = "NODE --cluster CLUSTER.yaml [--state DIR]",
+                    .options = cluster_state,
+                    .min_positionals = 1,
+                    .max_positionals = 1,
+                    .run = run_eeprom_unstage,
+                },
+                {
+                    .name = "status",
+                    .summary = "staged, fetched and reported bootloader per node",
+                    .arguments = "[NODE] --cluster CLUSTER.yaml [--state DIR]",
+                    .options = cluster_state,
+                    .min_positionals = 0,
+                    .max_positionals = 1,
+                    .run = run_eeprom_status,
+                },
+            },
+    });
     return util::run_subcommands("uhs-netboot",
                                  "The LAN boot service for uhs nodes (proxyDHCP + tftp-hpa).",
                                  table, args, io);

@@ -2,6 +2,7 @@
 // `eeprom show|extract|set|plan`, `flash bundle|usb`, `enroll`: the bootloader configuration
 // inside a pieeprom.bin, and getting it onto a CM5 over USB.
 #include "builder/cli/commands.hpp"
+#include "builder/image/plan.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
 #include "firmware/eeprom/bootconf.hpp"
@@ -292,12 +293,97 @@ std::optional<rpiboot::BundleInputs> bundle_inputs(const ParsedArgs& args, Io& i
     return inputs;
 }
 
+// TFTP_FILE_TIMEOUT and why: from the largest file under a built image's boot/ (--image DIR,
+// else the image `uhs-image plan` names under --images, default out/, when it is built), else
+// from k_assumed_largest_boot_file.
+struct TftpTimeout {
+    std::uint32_t ms = rpiboot::k_default_tftp_file_timeout_ms;
+    std::uint64_t largest = 0; // bytes, 0 when assumed
+    std::string reason;
+};
+
+std::optional<TftpTimeout> tftp_timeout_for(const ParsedArgs& args, const config::Cluster& cluster,
+                                            Io& io, const std::string& command) {
+    namespace fs = std::filesystem;
+    std::optional<fs::path> image_dir;
+    if (auto given = args.value("--image")) {
+        image_dir = *given;
+        std::error_code ec;
+        if (!fs::is_directory(*image_dir / "boot", ec)) {
+            util::report_error(io, command,
+                               "--image " + *given + ": no boot/ directory (not a built image)",
+                               util::k_exit_usage);
+            return std::nullopt;
+        }
+    } else if (auto plan =
+                   image::make_build_plan(cluster, args.value("--images").value_or("out"))) {
+        std::error_code ec;
+        if (plan->inputs.image_id() && fs::is_directory(plan->image_dir / "boot", ec)) {
+            image_dir = plan->image_dir;
+        }
+    }
+    TftpTimeout t;
+    if (!image_dir) {
+        t.ms = rpiboot::tftp_file_timeout_ms(rpiboot::k_assumed_largest_boot_file);
+        t.reason = "no built image found (give --image DIR): assumes a " +
+                   std::to_string(rpiboot::k_assumed_largest_boot_file / 1000000) +
+                   " MB largest boot file";
+        return t;
+    }
+    std::string largest_path;
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(*image_dir / "boot", ec), end; !ec && it != end;
+         it.increment(ec)) {
+        std::error_code size_ec;
+        if (!it->is_regular_file(size_ec)) {
+            continue;
+        }
+        const std::uint64_t size = it->file_size(size_ec);
+        const std::string path = it->path().string();
+        if (!size_ec && (size > t.largest || (size == t.largest && path < largest_path))) {
+            t.largest = size;
+            largest_path = path;
+        }
+    }
+    if (ec) {
+        util::report_error(io, command, image_dir->string() + "/boot: " + ec.message(),
+                           util::k_exit_failure);
+        return std::nullopt;
+    }
+    t.ms = rpiboot::tftp_file_timeout_ms(t.largest);
+    t.reason = "largest boot file " + largest_path + " (" + std::to_string(t.largest) + " bytes)";
+    return t;
+}
+
 int run_plan(const ParsedArgs& args, Io& io) {
     auto cluster = load_cluster_or_report(args.positionals.at(0), io);
     if (!cluster) {
         return util::k_exit_usage;
     }
-    bool first = true;
+    const auto timeout = tftp_timeout_for(args, *cluster, io, "uhs-image eeprom plan");
+    if (!timeout) {
+        return util::k_exit_usage;
+    }
+    io.out << "# TFTP_FILE_TIMEOUT=" << timeout->ms << ": " << timeout->reason
+           << ", at a pessimistic 3 MB/s, x1.5, +10 s, kept within "
+           << rpiboot::k_default_tftp_file_timeout_ms << "-" << rpiboot::k_max_tftp_file_timeout_ms
+           << " ms\n";
+    if (timeout->largest > rpiboot::k_block_wrap_bytes) {
+        io.out << "# note: that file is over 65535 TFTP blocks at blksize 1468: the bootloader "
+                  "must be built on or after 2025-09-23\n";
+    }
+    if (cluster->network.pin_tftp_server) {
+        io.out << "# TFTP_IP: network.pin_tftp_server is true; every boot goes to "
+               << cluster->network.server.to_string() << " whatever DHCP names\n";
+    } else {
+        io.out << "# no TFTP_IP: the server the DHCP answer names is used, so a second boot "
+                  "server can take over (network.pin_tftp_server: true pins it)\n";
+    }
+    io.out
+        << "# bootloader image: a CM5's must be built on or after 2025-03-27 (the first whose OS "
+           "check honours device_tree=; flash bundle and uhs-netboot eeprom stage refuse older "
+           "ones)\n";
+    bool first = false;
     for (const config::Node& n : cluster->nodes) {
         if (rpiboot::soc_of(n.model) == 0) {
             // A UEFI board boots from its own firmware: there is no EEPROM to plan.
@@ -308,7 +394,7 @@ int run_plan(const ParsedArgs& args, Io& io) {
         }
         io.out << (first ? "" : "\n") << "# node " << n.name << " (slot " << n.slot << ", "
                << config::to_string(n.model) << ", BCM" << rpiboot::soc_of(n.model) << ")\n"
-               << rpiboot::node_bootconf(*cluster, n);
+               << rpiboot::node_bootconf(*cluster, n, timeout->ms);
         first = false;
     }
     return util::k_exit_ok;
@@ -324,6 +410,13 @@ int run_bundle(const ParsedArgs& args, Io& io) {
     if (!inputs) {
         return util::k_exit_usage;
     }
+    const auto timeout = tftp_timeout_for(args, target->cluster, io, command);
+    if (!timeout) {
+        return util::k_exit_usage;
+    }
+    inputs->tftp_file_timeout = timeout->ms;
+    inputs->largest_boot_file = timeout->largest;
+    io.err << command << ": TFTP_FILE_TIMEOUT=" << timeout->ms << " (" << timeout->reason << ")\n";
     const std::string out = *args.value("--out");
     if (auto written = rpiboot::write_bundle(target->cluster, *target->node, *inputs, out);
         !written) {
@@ -351,6 +444,12 @@ std::optional<rpiboot::FlashResult> flash_node(const ParsedArgs& args, Io& io,
         if (!inputs) {
             return std::nullopt;
         }
+        const auto timeout = tftp_timeout_for(args, target.cluster, io, command);
+        if (!timeout) {
+            return std::nullopt;
+        }
+        inputs->tftp_file_timeout = timeout->ms;
+        inputs->largest_boot_file = timeout->largest;
         auto dir = util::TempDir::create("uhs-flash-");
         if (!dir) {
             exit_code = util::report_error(io, command, dir.error().message, util::k_exit_failure);
@@ -467,6 +566,9 @@ static std::vector<util::OptionSpec> with_firmware_options(std::vector<util::Opt
     options.push_back({"--eeprom", TakesValue::yes, "the base pieeprom.bin", "FILE"});
     options.push_back({"--firmware-dir", TakesValue::yes, "where to find both", "DIR"});
     options.push_back({"--timestamp", TakesValue::yes, "the image's update timestamp", "EPOCH"});
+    options.push_back(
+        {"--image", TakesValue::yes, "built image whose boot/ sets TFTP_FILE_TIMEOUT", "DIR"});
+    options.push_back({"--images", TakesValue::yes, "where built images are (default out)", "DIR"});
     return options;
 }
 
@@ -527,7 +629,17 @@ std::vector<util::SubcommandSpec> firmware_commands() {
                         .name = "plan",
                         .summary =
                             "print the bootconf.txt each node needs for the cluster's netboot",
-                        .arguments = "CLUSTER.yaml",
+                        .arguments = "CLUSTER.yaml [--image DIR | --images OUT]",
+                        .description =
+                            "TFTP_FILE_TIMEOUT follows the largest file in the built image's\n"
+                            "boot/ (--image DIR, else OUT/<image-id> as `uhs-image plan` names\n"
+                            "it, --images OUT, default out); without one a 200 MB file is\n"
+                            "assumed.\n"
+                            "TFTP_IP is written only with network.pin_tftp_server: true.",
+                        .options = {{"--image", TakesValue::yes, "the built image directory",
+                                     "DIR"},
+                                    {"--images", TakesValue::yes,
+                                     "where built images are (default out)", "OUT"}},
                         .min_positionals = 1,
                         .max_positionals = 1,
                         .run = run_plan,

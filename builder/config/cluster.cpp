@@ -440,7 +440,8 @@ void read_cluster_info(Reader& r, const YAML::Node& node, ClusterInfo& info) {
 }
 
 void read_network(Reader& r, const YAML::Node& node, Network& network) {
-    auto m = r.mapping(node, "network", {"server", "interface", "subnet", "gateway", "dns"},
+    auto m = r.mapping(node, "network",
+                       {"server", "interface", "subnet", "gateway", "dns", "pin_tftp_server"},
                        {"server", "interface", "subnet", "gateway"});
     if (!m) {
         return;
@@ -463,6 +464,9 @@ void read_network(Reader& r, const YAML::Node& node, Network& network) {
     if (!find(*m, "dns")) {
         network.dns.push_back(network.gateway);
     }
+    network.pin_tftp_server =
+        r.choice(*m, "pin_tftp_server", "network.pin_tftp_server", {"true", "false"})
+            .value_or("false") == "true";
 }
 
 void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {

@@ -54,6 +54,10 @@ struct Network {
     Ipv4Prefix subnet;
     Ipv4 gateway;
     std::vector<Ipv4> dns;
+    // Writes TFTP_IP=<server> into the nodes' bootloader config. Off by default: TFTP_IP
+    // overrides the server the DHCP answer names, so a second boot server could never take
+    // over a node's boots.
+    bool pin_tftp_server = false;
 };
 
 struct TrueNas {

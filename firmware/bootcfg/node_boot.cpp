@@ -80,6 +80,9 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
         line += " uhs.iscsi.initiator=" + iscsi_initiator_iqn(cluster, node);
         line += " uhs.iscsi.lun=0";
     }
+    // Where the node's uhs-bootloader-report (overlays/bootloader-report) posts which
+    // bootloader booted it: the boot server (uhs-netboot serve --http ADDRESS:9469).
+    line += " uhs.bootserver=" + net.server.to_string();
     line += " uhs.image=" + std::string(image_id);
     return line + "\n";
 }

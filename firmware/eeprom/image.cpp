@@ -2,8 +2,10 @@
 #include "firmware/eeprom/image.hpp"
 
 #include "builder/util/sha256.hpp"
+#include "builder/util/strings.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 namespace uhs::eeprom {
 
@@ -233,6 +235,89 @@ util::Status Image::set_timestamp(std::uint32_t epoch) {
         put_le32(m_bytes, at + 4, epoch);
     }
     return {};
+}
+
+namespace {
+
+std::uint32_t le32(const std::string& b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (int i = 3; i >= 0; --i) {
+        v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    }
+    return v;
+}
+
+} // namespace
+
+BuildInfo build_info(std::string_view bytes) {
+    BuildInfo info;
+    constexpr std::string_view k_ts = "BUILD_TIMESTAMP=";
+    if (const auto at = bytes.find(k_ts); at != std::string_view::npos) {
+        std::uint32_t value = 0;
+        const char* begin = bytes.data() + at + k_ts.size();
+        const char* end = bytes.data() + bytes.size();
+        auto [ptr, ec] = std::from_chars(begin, end, value);
+        if (ec == std::errc() && ptr != begin) {
+            info.timestamp = value;
+        }
+    }
+    constexpr std::string_view k_version = "VERSION:";
+    if (const auto at = bytes.find(k_version); at != std::string_view::npos) {
+        std::string hash;
+        for (std::size_t i = at + k_version.size(); i < bytes.size() && hash.size() < 40; ++i) {
+            const char c = bytes[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                break;
+            }
+            hash.push_back(c);
+        }
+        if (hash.size() >= 7) {
+            info.version = hash;
+        }
+    }
+    return info;
+}
+
+std::optional<std::uint32_t> update_timestamp(const Image& image) {
+    const std::string& b = image.bytes();
+    std::size_t at = b.size() - 8; // older images: ~ts, ts at the end
+    for (const Section& s : image.sections()) {
+        if (s.is_named_file() && s.name == "updatetime" && s.length >= 16 + 8) {
+            at = s.offset + k_named_header;
+            break; // the read-only copy comes first; set_timestamp keeps both equal
+        }
+    }
+    const std::uint32_t inverse = le32(b, at);
+    const std::uint32_t ts = le32(b, at + 4);
+    if (ts == 0xFFFFFFFF || inverse != ~ts) {
+        return std::nullopt;
+    }
+    return ts;
+}
+
+util::Result<Sig> parse_sig(std::string_view text) {
+    Sig sig;
+    const auto lines = util::split(text, '\n');
+    const std::string_view first = lines.empty() ? std::string_view() : util::trim(lines.front());
+    if (first.size() != 64 || !util::is_hex(first)) {
+        return fail(Errc::invalid_input, "not a .sig file: the first line is not a sha256");
+    }
+    sig.sha256 = util::to_lower(std::string(first));
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        const std::string_view line = util::trim(lines[i]);
+        if (!line.starts_with("ts:")) {
+            continue;
+        }
+        const std::string_view value = util::trim(line.substr(3));
+        std::int64_t ts = 0;
+        auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), ts);
+        if (ec != std::errc() || ptr != value.data() + value.size() || ts < 0) {
+            return fail(Errc::invalid_input, "not a .sig file: bad ts: line '", std::string(line),
+                        "'");
+        }
+        sig.ts = ts;
+    }
+    return sig;
 }
 
 std::string make_sig(std::string_view image_bytes, std::int64_t epoch, std::optional<int> soc) {

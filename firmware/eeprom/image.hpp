@@ -65,6 +65,29 @@ private:
     std::vector<Section> m_sections;
 };
 
+// What a bootloader image says about its own build, from the strings `strings` shows in its
+// uncompressed sections: "BUILD_TIMESTAMP=<epoch>" and "VERSION:<githash>". The bootloader
+// publishes the same build timestamp in /proc/device-tree/chosen/bootloader/build-timestamp.
+struct BuildInfo {
+    std::optional<std::uint32_t> timestamp;
+    std::optional<std::string> version;
+};
+BuildInfo build_info(std::string_view image_bytes);
+
+// The update timestamp the image carries (the value set_timestamp writes, which the
+// bootloader reports as chosen/bootloader/update-timestamp), or nullopt when unset (stock
+// images hold 0xFFFFFFFF with ~ts 0) or when the two copies disagree.
+std::optional<std::uint32_t> update_timestamp(const Image& image);
+
+// The parsed text of a .sig file: the sha256 line and the optional "ts:" line. Unknown lines
+// are skipped (the format may grow, FACTS-pi-boot.md §1.7). Fails on a missing or malformed
+// sha256 line.
+struct Sig {
+    std::string sha256;
+    std::optional<std::int64_t> ts;
+};
+util::Result<Sig> parse_sig(std::string_view text);
+
 // The text of a .sig file as rpi-eeprom-digest -c SOC writes it: sha256, "ts: EPOCH",
 // "target-soc: SOC" (omitted when `soc` is empty), each line LF-terminated.
 std::string make_sig(std::string_view image_bytes, std::int64_t epoch, std::optional<int> soc);

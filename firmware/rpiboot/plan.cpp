@@ -5,6 +5,7 @@
 #include "firmware/eeprom/bootconf.hpp"
 #include "firmware/eeprom/image.hpp"
 
+#include <algorithm>
 #include <regex>
 
 namespace uhs::rpiboot {
@@ -26,16 +27,32 @@ int soc_of(config::BoardModel model) {
     return 0;
 }
 
-std::string node_bootconf(const config::Cluster& cluster, const config::Node& node) {
+std::uint32_t tftp_file_timeout_ms(std::uint64_t largest_bytes) {
+    constexpr std::uint64_t k_bytes_per_second = 3ull * 1000 * 1000;
+    // ms = bytes / (3 MB/s) * 1.5 + 10 s, in integer arithmetic, rounded up to 1000 ms.
+    const std::uint64_t transfer_ms =
+        (largest_bytes * 1000 * 3 + 2 * k_bytes_per_second - 1) / (2 * k_bytes_per_second);
+    std::uint64_t ms = transfer_ms + 10000;
+    ms = (ms + 999) / 1000 * 1000;
+    return static_cast<std::uint32_t>(
+        std::clamp<std::uint64_t>(ms, k_default_tftp_file_timeout_ms, k_max_tftp_file_timeout_ms));
+}
+
+std::string node_bootconf(const config::Cluster& cluster, const config::Node& node,
+                          std::uint32_t tftp_file_timeout) {
     (void)node; // the same config for every node of a SoC; see the header
-    return "[all]\n"
-           "BOOT_UART=1\n"
-           "BOOT_ORDER=0xf12\n"
-           "TFTP_PREFIX=0\n"
-           "TFTP_IP=" +
-           cluster.network.server.to_string() +
-           "\n"
-           "NET_INSTALL_AT_POWER_ON=0\n";
+    std::string text = "[all]\n"
+                       "BOOT_UART=1\n"
+                       "BOOT_ORDER=0xf12\n"
+                       "TFTP_PREFIX=0\n"
+                       "TFTP_FILE_TIMEOUT=" +
+                       std::to_string(tftp_file_timeout) + "\n";
+    if (cluster.network.pin_tftp_server) {
+        text += "TFTP_IP=" + cluster.network.server.to_string() + "\n";
+    }
+    text += "ENABLE_SELF_UPDATE=1\n"
+            "NET_INSTALL_AT_POWER_ON=0\n";
+    return text;
 }
 
 util::Result<BundleInputs> find_firmware(const std::filesystem::path& firmware_dir) {
@@ -86,7 +103,18 @@ util::Status write_bundle(const config::Cluster& cluster, const config::Node& no
                     std::to_string(image->soc()), " image; node ", node.name, " needs BCM",
                     std::to_string(soc));
     }
-    const std::string conf = node_bootconf(cluster, node);
+    if (node.model == config::BoardModel::cm5 || node.model == config::BoardModel::cm5_lite) {
+        UHS_CHECK(eeprom::check_cm5_bootloader_build(image->bytes(), inputs.base_eeprom.string()));
+    }
+    if (inputs.largest_boot_file > k_block_wrap_bytes &&
+        eeprom::build_info(image->bytes()).timestamp.value_or(0) < k_block_wrap_fix_build) {
+        return fail(Errc::invalid_input, inputs.base_eeprom.string(),
+                    ": bootloader built before 2025-09-23, which fails on a TFTP file of more "
+                    "than 65535 blocks, and the largest boot file has ",
+                    std::to_string(inputs.largest_boot_file), " bytes (over ",
+                    std::to_string(k_block_wrap_bytes), " at blksize 1468); use a newer image");
+    }
+    const std::string conf = node_bootconf(cluster, node, inputs.tftp_file_timeout);
     for (const eeprom::Finding& f : eeprom::check_bootconf(eeprom::parse_bootconf(conf), soc)) {
         if (f.severity == eeprom::Severity::error) {
             return fail(Errc::invalid_input, "node ", node.name, " bootconf: ", f.message);

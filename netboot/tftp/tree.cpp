@@ -118,7 +118,9 @@ bool is_plain_name(const std::string& name) {
 std::string remap_rules() {
     return "# uhs-netboot: written by the daemon, do not edit\n"
            "rg //+ /\n"
-           "r ^/+(.*) \\1\n";
+           "r ^/+(.*) \\1\n"
+           // A staged bootloader update (uhs-netboot eeprom stage) lives outside the images.
+           "r ^([A-Za-z0-9][A-Za-z0-9._-]*)/(pieeprom\\.(upd|sig))$ .eeprom/\\1/\\2\n";
 }
 
 util::Result<std::vector<std::string>> list_images(const fs::path& images_dir) {

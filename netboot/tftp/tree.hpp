@@ -82,7 +82,8 @@ bool is_plain_name(const std::string& name);
 util::Result<std::vector<std::string>> list_images(const std::filesystem::path& images_dir);
 
 // The remap rules given to in.tftpd: collapse repeated slashes (the Pi 5 asks for
-// "<serial>//config.txt") and drop a leading slash.
+// "<serial>//config.txt"), drop a leading slash, and send <dir>/pieeprom.upd and
+// <dir>/pieeprom.sig to .eeprom/<dir>/ (netboot/eeprom/stage.hpp).
 std::string remap_rules();
 
 } // namespace uhs::netboot::tftp

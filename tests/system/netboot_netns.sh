@@ -3,7 +3,8 @@
 # uhs-netboot end to end in network namespaces this test creates: a LAN bridge in the server
 # namespace, dnsmasq playing the home router (DHCP only) in another, the simulated Pis in a
 # third. Covers: six CM5s booting at once, an unknown node ignored, silence while TFTP is
-# unhealthy, a switch mid-boot never mixing images, rollback, in.tftpd killed mid-transfer,
+# unhealthy, a switch mid-boot never mixing images, rollback, a staged EEPROM update (served,
+# fetched, reported), in.tftpd killed mid-transfer,
 # fuzzed DHCP input, SIGHUP reload and a clean SIGTERM.
 # Args: uhs-image uhs-netboot source-dir. Exit 125 = skipped.
 set -euo pipefail
@@ -86,7 +87,7 @@ DNSMASQ_PID=$!
 start_daemon() {
   # Not through inns (a function would put a subshell between us and the daemon's pid).
   ip netns exec "$SRV" "$NETBOOT" serve "$T/cluster.yaml" --images "$T/out" --image img-a \
-    --state "$T/state" --http 127.0.0.1:9469 --user nobody >> "$T/serve.log" 2>&1 &
+    --state "$T/state" --http 10.77.0.2:9469 --user nobody >> "$T/serve.log" 2>&1 &
   DAEMON_PID=$!
   nb_wait_for 5 grep -qx uhs-netboot "/proc/$DAEMON_PID/comm" || fail "daemon pid $DAEMON_PID is not uhs-netboot"
   nb_wait_for 15 grep -q "event=tftp-healthy" "$T/serve.log" || fail "daemon never became healthy"
@@ -110,25 +111,25 @@ grep -q "dhcp address 10.77.0.1[0-9][0-9] tftp 10.77.0.2" "$T/boot6.log" || fail
 grep -q "//config.txt bytes" "$T/boot6.log" || fail "// path not served"
 pass "6 simulated CM5s booted end to end in $((SECONDS - t0)) s"
 # The daemon times each transfer until its in.tftpd process exits: wait for all six to finish.
-six_done() { [ "$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | grep -c '"phase": "done"')" = 6 ]; }
-nb_wait_for 10 six_done || { inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status | head -80; fail "/status: not 6 nodes in phase done"; }
-status=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status) || fail "GET /status"
+six_done() { [ "$(inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status | grep -c '"phase": "done"')" = 6 ]; }
+nb_wait_for 10 six_done || { inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status | head -80; fail "/status: not 6 nodes in phase done"; }
+status=$(inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status) || fail "GET /status"
 grep -q '"path": "10000001/kernel_2712.img"' <<< "$status" || fail "/status lacks the kernel transfer"
 for n in 1 2 3 4 5 6; do
   grep -q "\"name\": \"cm5-$n\"" <<< "$status" || fail "/status lacks cm5-$n"
 done
 [ "$(grep -c '"verdict": "offer"' <<< "$status")" = 6 ] || fail "/status: not 6 offers"
-metrics=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics) || fail "GET /metrics"
+metrics=$(inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/metrics) || fail "GET /metrics"
 grep -q '^uhs_netboot_tftp_healthy 1$' <<< "$metrics" || fail "/metrics tftp_healthy"
 pass "/status and /metrics"
 
 # 1b. Status clients that connect and then say nothing hold only their own slot: /status
 # still answers at once and a node still boots while they sit there.
-inns "$SRV" bash -c 'for i in $(seq 12); do exec {fd}<>/dev/tcp/127.0.0.1/9469; done; sleep 6' &
+inns "$SRV" bash -c 'for i in $(seq 12); do exec {fd}<>/dev/tcp/10.77.0.2/9469; done; sleep 6' &
 IDLE_PID=$!
 sleep 0.5
 t_idle=$(date +%s%N)
-inns "$SRV" curl -sf -m 2 -o /dev/null http://127.0.0.1:9469/metrics || { kill "$IDLE_PID"; fail "/metrics stalled behind idle clients"; }
+inns "$SRV" curl -sf -m 2 -o /dev/null http://10.77.0.2:9469/metrics || { kill "$IDLE_PID"; fail "/metrics stalled behind idle clients"; }
 sim --expect "$T/out/img-a" --node 2c:cf:67:10:00:04,10000004,mac > "$T/idle.log" || { kill "$IDLE_PID"; cat "$T/idle.log"; fail "boot stalled behind idle status clients"; }
 idle_ms=$(( ($(date +%s%N) - t_idle) / 1000000 ))
 kill "$IDLE_PID" 2>/dev/null; wait "$IDLE_PID" 2>/dev/null || true
@@ -171,6 +172,48 @@ sim --expect "$T/out/img-a" --expect "$T/out/img-b" --consistent --node 2c:cf:67
   || fail "boot after rollback"
 grep -q "BOOTED image img-a" "$T/rolled.log" || fail "rollback not applied"
 pass "switch mid-boot never mixed images; rollback applied at the next boot"
+
+# 4b. Network EEPROM update: a staged pieeprom.upd/.sig reaches the node through in.tftpd's
+# remap rules whatever image it boots, the simulated bootloader checks the sha256, and the
+# daemon records the fetch. Needs a real bootloader image (../shared/fixtures/eeprom).
+fixtures=$SRC/../shared/fixtures/eeprom
+if [ -f "$fixtures/pieeprom-2026-08-12.bin" ]; then
+  printf '[all]\nBOOT_ORDER=0xf12\nENABLE_SELF_UPDATE=1\n' > "$T/upd.conf"
+  "$(realpath "$1")" eeprom set --in "$fixtures/pieeprom-2026-08-12.bin" --config "$T/upd.conf" \
+    --out "$T/upd.bin" || fail "eeprom set for the update"
+  "$NETBOOT" eeprom stage cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" --force \
+    --image "$T/upd.bin" --timestamp 1790000000 > "$T/stage.out" 2>&1 || { cat "$T/stage.out"; fail "eeprom stage"; }
+  sim --self-update --expect "$T/out/img-a" --consistent --node 2c:cf:67:10:00:01,10000001,serial \
+    > "$T/selfupdate.log" || { cat "$T/selfupdate.log"; fail "boot with a staged update"; }
+  sha=$(head -c 64 "$T/state/tftproot/.eeprom/10000001/pieeprom.sig")
+  grep -q "node 10000001 EEPROM update sha256 $sha bytes 2097152" "$T/selfupdate.log" \
+    || { cat "$T/selfupdate.log"; fail "staged update not served"; }
+  grep -q "BOOTED image img-a" "$T/selfupdate.log" || fail "boot after the update probe"
+  nb_wait_for 10 test -f "$T/state/eeprom/10000001.fetched" || { tail -20 "$T/serve.log"; fail "the daemon did not record the fetch"; }
+  "$NETBOOT" eeprom status cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > "$T/eeprom-status.out"
+  grep -q "10000001/: pieeprom.upd fetched at" "$T/eeprom-status.out" || { cat "$T/eeprom-status.out"; fail "eeprom status: no fetch"; }
+  # The node reports what it runs after the update (as overlays/bootloader-report does), from
+  # its own address; any other address is refused.
+  printf 'build-timestamp: 1786493216\nupdate-timestamp: 1790000000\nversion: f5e89631\n\n[all]\nENABLE_SELF_UPDATE=1\n' > "$T/report.txt"
+  code=$(inns "$CLI" curl -s -m 5 -o /dev/null -w '%{http_code}' --data-binary @"$T/report.txt" \
+    -H 'Content-Type: text/plain' http://10.77.0.2:9469/bootloader-report)
+  [ "$code" = 403 ] || fail "a report from 10.77.0.50 (no node's address) got $code"
+  inns "$CLI" ip addr add 10.77.0.11/24 dev cli0
+  code=$(inns "$CLI" curl -s -m 5 -o /dev/null -w '%{http_code}' --interface 10.77.0.11 \
+    --data-binary @"$T/report.txt" -H 'Content-Type: text/plain' http://10.77.0.2:9469/bootloader-report)
+  inns "$CLI" ip addr del 10.77.0.11/24 dev cli0
+  [ "$code" = 204 ] || fail "cm5-1's report got $code"
+  "$NETBOOT" eeprom status cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > "$T/eeprom-status.out"
+  grep -q "build 2026-08-12 (1786493216), update ts 1790000000, version f5e89631" "$T/eeprom-status.out" \
+    && grep -q "staged update: applied" "$T/eeprom-status.out" || { cat "$T/eeprom-status.out"; fail "eeprom status after the report"; }
+  "$NETBOOT" eeprom unstage cm5-1 --cluster "$T/cluster.yaml" --state "$T/state" > /dev/null || fail "eeprom unstage"
+  sim --self-update --expect "$T/out/img-a" --node 2c:cf:67:10:00:01,10000001,serial > "$T/unstaged.log" \
+    || { cat "$T/unstaged.log"; fail "boot after unstage"; }
+  grep -q "node 10000001 no eeprom update" "$T/unstaged.log" || fail "unstaged update still served"
+  pass "staged EEPROM update served through the remap, fetch recorded, node's report taken, unstaged"
+else
+  echo "skipped part: no $fixtures (network EEPROM update)"
+fi
 
 # 5. in.tftpd killed mid-transfer: the daemon restarts it, the client's retry succeeds.
 sim --expect "$T/out/img-a" --pause-after 4 --pause-ms 500 --ack-delay-us 1500 \
@@ -228,7 +271,7 @@ pass "switch applied mid-transfer: the file in flight stayed whole (img-a), the 
 sim --fuzz 3000 --node 2c:cf:67:10:00:02,10000002,mac > /dev/null
 sleep 0.5
 kill -0 "$DAEMON_PID" || fail "daemon died on fuzzed input"
-malformed=$(inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/metrics | awk '/^uhs_netboot_dhcp_malformed_total/ {print $2}')
+malformed=$(inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/metrics | awk '/^uhs_netboot_dhcp_malformed_total/ {print $2}')
 [ "${malformed:-0}" -gt 100 ] || fail "malformed count $malformed"
 sim --expect "$T/out/img-a" --node 2c:cf:67:10:00:02,10000002,mac > "$T/postfuzz.log" || fail "boot after fuzz"
 pass "fuzzed DHCP: $malformed malformed datagrams dropped, still serving"
@@ -237,7 +280,7 @@ pass "fuzzed DHCP: $malformed malformed datagrams dropped, still serving"
 # sequence: /status (which lists the node's files) still answers, the log line is escaped.
 inns "$CLI" bash -c "printf '\\x00\\x0110000001/\\xff\\xfe\\x1b[2Jforged.txt\\x00octet\\x00' > /dev/udp/10.77.0.2/69"
 nb_wait_for 10 grep -qF 'path="10000001/\xff\xfe\x1b[2Jforged.txt"' "$T/serve.log" || { tail -5 "$T/serve.log"; fail "hostile RRQ not logged escaped"; }
-inns "$SRV" curl -sf -m 5 http://127.0.0.1:9469/status > "$T/status-hostile.json" || fail "GET /status after a non-UTF-8 RRQ"
+inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status > "$T/status-hostile.json" || fail "GET /status after a non-UTF-8 RRQ"
 grep -q "forged.txt" "$T/status-hostile.json" || fail "/status does not list the hostile request"
 kill -0 "$DAEMON_PID" || fail "daemon died on a non-UTF-8 RRQ"
 if grep -q "event=loop-error" "$T/serve.log"; then fail "the loop threw"; fi

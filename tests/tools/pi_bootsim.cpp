@@ -5,8 +5,11 @@
 // address OFFER with the proxy's PXE OFFER, completes REQUEST/ACK with the router, then reads
 // over TFTP (tsize 0, blksize 1468) what a CM5 reads: a probe of config.txt (one block, then
 // ERROR 0 "Early terminate"), config.txt, //config.txt, the DTB, cmdline.txt, the kernel and the
-// initramfs, and checks every byte against the image directories given with --expect.
+// initramfs, and checks every byte against the image directories given with --expect. With
+// --self-update it first asks for pieeprom.sig, as a bootloader with ENABLE_SELF_UPDATE=1 does,
+// and when one is served fetches pieeprom.upd and checks it against the sig's sha256.
 // Exit 0 when every node booted, 1 otherwise; one line per node and file on stdout.
+#include "builder/util/sha256.hpp"
 #include "netboot/dhcp/proxy.hpp"
 
 #include <algorithm>
@@ -62,9 +65,10 @@ struct Options {
     int pause_ms = 0;
     std::string bind_address; // TFTP source address
     bool quiet = false;
-    int ack_delay_us = 0; // slows transfers down (fault tests)
-    int fuzz = 0;         // send this many malformed DISCOVERs and exit
-    double flood_s = 0;   // send DISCOVERs as fast as answered for this long, report the rate
+    int ack_delay_us = 0;     // slows transfers down (fault tests)
+    int fuzz = 0;             // send this many malformed DISCOVERs and exit
+    double flood_s = 0;       // send DISCOVERs as fast as answered for this long, report the rate
+    bool self_update = false; // probe pieeprom.sig (and fetch pieeprom.upd) before booting
 };
 
 std::mutex g_out_mutex;
@@ -410,6 +414,24 @@ bool boot_node(const Options& o, const NodeSpec& node, const std::string& server
     };
     std::string image_seen;
     bool ok = true;
+    if (o.self_update) {
+        // One try each: a missing pieeprom.sig is the normal case, not a failure.
+        const Fetch sig = tftp_get(o, server, node.dir + "/pieeprom.sig", false);
+        if (!sig.error.empty()) {
+            say("node " + node.dir + " no eeprom update (" + sig.error + ")");
+        } else {
+            const Fetch upd = tftp_get(o, server, node.dir + "/pieeprom.upd", false);
+            const std::string sha = uhs::util::sha256_hex(upd.data);
+            if (!upd.error.empty() || sig.data.substr(0, 64) != sha) {
+                say("node " + node.dir + " FAIL eeprom update: " +
+                    (upd.error.empty() ? "sha256 " + sha + " is not the sig's" : upd.error));
+                ok = false;
+            } else {
+                say("node " + node.dir + " EEPROM update sha256 " + sha + " bytes " +
+                    std::to_string(upd.data.size()));
+            }
+        }
+    }
     for (std::size_t s = 0; s < steps.size(); ++s) {
         const Step& step = steps[s];
         const std::string path = node.dir + "/" + step.request;
@@ -584,11 +606,12 @@ int flood_dhcp(const Options& o) {
 }
 
 int usage() {
-    std::cerr << "usage: pi-bootsim [--interface IF] [--no-dhcp --server IP] [--no-router]\n"
-                 "  [--tftp-port N] [--expect IMAGE_DIR]... [--consistent] [--dtb NAME]\n"
-                 "  [--timeout S] [--pause-after N --pause-ms MS] [--bind IP] [--quiet]\n"
-                 "  [--ack-delay-us US] [--retries N] [--fuzz COUNT] [--flood SECONDS]\n"
-                 "  --node MAC,SERIAL8,mac|serial[,RPi4|RPi5[,ascii|reversed]]...\n";
+    std::cerr
+        << "usage: pi-bootsim [--interface IF] [--no-dhcp --server IP] [--no-router]\n"
+           "  [--tftp-port N] [--expect IMAGE_DIR]... [--consistent] [--dtb NAME]\n"
+           "  [--timeout S] [--pause-after N --pause-ms MS] [--bind IP] [--quiet]\n"
+           "  [--ack-delay-us US] [--retries N] [--fuzz COUNT] [--flood SECONDS] [--self-update]\n"
+           "  --node MAC,SERIAL8,mac|serial[,RPi4|RPi5[,ascii|reversed]]...\n";
     return 2;
 }
 
@@ -638,6 +661,8 @@ int main(int argc, char** argv) {
             o.fuzz = std::stoi(next());
         } else if (a[i] == "--quiet") {
             o.quiet = true;
+        } else if (a[i] == "--self-update") {
+            o.self_update = true;
         } else if (a[i] == "--node") {
             std::vector<std::string> f;
             std::stringstream ss(next());

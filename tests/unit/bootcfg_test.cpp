@@ -24,7 +24,7 @@ TEST_CASE("cmdline.txt mounts the image read-only over NFSv3 with the node's own
           "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi "
           "uhs.iscsi.portal=10.1.0.5:3260 uhs.iscsi.target=iqn.2005-10.org.freenas.ctl:uhs-test-n1 "
           "uhs.iscsi.initiator=iqn.2025-01.arpa.home.test:uhs-test-n1 uhs.iscsi.lun=0 "
-          "uhs.image=0123abcd\n");
+          "uhs.bootserver=10.1.0.2 uhs.image=0123abcd\n");
 }
 
 TEST_CASE("each node has its own iSCSI target and initiator name") {

@@ -64,7 +64,7 @@ TEST_CASE("the worked example validates: six CM5 Lite nodes, one control plane")
     CHECK(cluster->nodes[5].mac_directory() == "2c-cf-67-a1-c3-06");
     CHECK(cluster->image.sources.size() == 2);
     CHECK(cluster->image.sources[1].is_flat());
-    CHECK(cluster->image.overlays.size() == 5);
+    CHECK(cluster->image.overlays.size() == 6);
     CHECK(cluster->storage.state == StateStorage::iscsi);
 }
 

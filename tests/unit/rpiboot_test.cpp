@@ -226,12 +226,14 @@ std::string synthetic_eeprom() {
         bytes.replace(at + 8, 16, header);
         bytes.replace(at + 24, payload.size(), payload);
     };
+    // The boot code carries the build strings `strings` shows in real images.
+    const std::string code = "BOOTCODE VERSION:f5e89631 BUILD_TIMESTAMP=1786493216";
     put(0, eeprom::k_boot_code_magic);
-    put(4, 8);
-    bytes.replace(8, 8, "BOOTCODE");
-    named(0x10, "updatetime", std::string(8, '\0'));
-    put(0x30, eeprom::k_pad_magic);
-    put(0x34, 0x10000 - 0x38);
+    put(4, static_cast<std::uint32_t>(code.size()));
+    bytes.replace(8, code.size(), code);
+    named(0x40, "updatetime", std::string(8, '\0'));
+    put(0x60, eeprom::k_pad_magic);
+    put(0x64, 0x10000 - 0x68);
     named(0x10000, "updatetime", std::string(8, '\0'));
     named(0x10020, "bootconf.txt", "[all]\nBOOT_UART=1\n");
     put(0x10048, eeprom::k_pad_magic);
@@ -291,7 +293,8 @@ TEST_CASE("rpiboot: a simulated CM5 is flashed end to end") {
                      std::pair<std::string, std::uint32_t>{"../../etc/passwd", 0}) == 1);
     auto conf = eeprom::Image::parse(image);
     REQUIRE(conf);
-    CHECK(conf->extract("bootconf.txt")->find("TFTP_IP=10.1.0.2\n") != std::string::npos);
+    // No TFTP_IP unless the cluster pins its server: a second boot server must stay possible.
+    CHECK(conf->extract("bootconf.txt")->find("TFTP_IP") == std::string::npos);
 }
 
 TEST_CASE("rpiboot: a refused boot code, a silent device and a device that never reads the "
@@ -388,8 +391,8 @@ TEST_CASE("rpiboot: the bundle is recovery5's layout with the node's config") {
     REQUIRE(parsed);
     CHECK(*parsed->extract("bootconf.txt") == *util::read_file(bundle / "boot.conf"));
     CHECK(*parsed->extract("bootconf.txt") ==
-          "[all]\nBOOT_UART=1\nBOOT_ORDER=0xf12\nTFTP_PREFIX=0\nTFTP_IP=10.1.0.2\n"
-          "NET_INSTALL_AT_POWER_ON=0\n");
+          "[all]\nBOOT_UART=1\nBOOT_ORDER=0xf12\nTFTP_PREFIX=0\nTFTP_FILE_TIMEOUT=30000\n"
+          "ENABLE_SELF_UPDATE=1\nNET_INSTALL_AT_POWER_ON=0\n");
     // A BCM2711 image is refused for a CM5 node.
     REQUIRE(util::write_file_atomic(dir.path() / "small.bin",
                                     std::string(eeprom::Image::k_2711_size, '\xff')));
