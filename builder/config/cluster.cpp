@@ -70,22 +70,6 @@ std::string_view to_string(Variant variant) {
     return "?";
 }
 
-std::string_view default_dtb(BoardModel model) {
-    switch (model) {
-    case BoardModel::cm5:
-        return "bcm2712-rpi-cm5-cm5io.dtb";
-    case BoardModel::cm5_lite:
-        return "bcm2712-rpi-cm5l-cm5io.dtb";
-    case BoardModel::pi5:
-        return "bcm2712-rpi-5-b.dtb";
-    case BoardModel::cm4:
-        return "bcm2711-rpi-cm4.dtb";
-    case BoardModel::uefi_arm64:
-        return ""; // the firmware hands the kernel its own device tree or ACPI tables
-    }
-    return "";
-}
-
 std::optional<std::string> Node::serial_directory() const {
     return serial ? std::optional(serial_prefix(*serial)) : std::nullopt;
 }
@@ -727,6 +711,20 @@ void read_kubernetes(Reader& r, const YAML::Node& node, Kubernetes& k8s) {
     }
 }
 
+void read_firmware(Reader& r, const YAML::Node& node, Firmware& firmware) {
+    auto m = r.mapping(node, "firmware", {"bootloader", "tftp_file_timeout"}, {});
+    if (!m) {
+        return;
+    }
+    static const std::regex k_date("(20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])");
+    firmware.bootloader = r.string(*m, "bootloader", "firmware.bootloader", k_date,
+                                   "a bootloader release date (YYYY-MM-DD, like 2025-09-23)");
+    // Milliseconds, as the EEPROM's TFTP_FILE_TIMEOUT (which accepts 5000 and up).
+    firmware.tftp_file_timeout_ms = static_cast<int>(
+        r.integer(*m, "tftp_file_timeout", "firmware.tftp_file_timeout", 5000, 3600000)
+            .value_or(30000));
+}
+
 void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
     if (!node.IsSequence() || node.size() == 0) {
         r.error(node, "nodes",
@@ -881,7 +879,8 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
     Cluster c;
     c.file = file;
     auto m = r.mapping(
-        root, "", {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "nodes"},
+        root, "",
+        {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "firmware", "nodes"},
         {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "nodes"});
     if (!m) {
         return std::unexpected(r.take_diagnostics());
@@ -907,6 +906,9 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
     }
     if (const YAML::Node* n = find(*m, "kubernetes")) {
         read_kubernetes(r, *n, c.kubernetes);
+    }
+    if (const YAML::Node* n = find(*m, "firmware")) {
+        read_firmware(r, *n, c.firmware);
     }
     if (const YAML::Node* n = find(*m, "nodes")) {
         r.remember("nodes", *n);

@@ -2,6 +2,7 @@
 #include "firmware/rpiboot/plan.hpp"
 
 #include "builder/util/fs.hpp"
+#include "firmware/bootcfg/boards.hpp"
 #include "firmware/eeprom/bootconf.hpp"
 #include "firmware/eeprom/image.hpp"
 
@@ -13,17 +14,7 @@ using util::Errc;
 using util::fail;
 
 int soc_of(config::BoardModel model) {
-    switch (model) {
-    case config::BoardModel::cm5:
-    case config::BoardModel::cm5_lite:
-    case config::BoardModel::pi5:
-        return 2712;
-    case config::BoardModel::cm4:
-        return 2711;
-    case config::BoardModel::uefi_arm64:
-        return 0;
-    }
-    return 0;
+    return bootcfg::board_for(model).soc;
 }
 
 std::string node_bootconf(const config::Cluster& cluster, const config::Node& node) {
@@ -35,7 +26,13 @@ std::string node_bootconf(const config::Cluster& cluster, const config::Node& no
            "TFTP_IP=" +
            cluster.network.server.to_string() +
            "\n"
-           "NET_INSTALL_AT_POWER_ON=0\n";
+           "NET_INSTALL_AT_POWER_ON=0\n" +
+           // The cluster's TFTP_FILE_TIMEOUT when it is not the bootloader's default, so the
+           // boot-chain check's time limit is the one the EEPROM enforces.
+           (cluster.firmware.tftp_file_timeout_ms != 30000
+                ? "TFTP_FILE_TIMEOUT=" + std::to_string(cluster.firmware.tftp_file_timeout_ms) +
+                      "\n"
+                : std::string());
 }
 
 util::Result<BundleInputs> find_firmware(const std::filesystem::path& firmware_dir) {
