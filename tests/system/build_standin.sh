@@ -17,7 +17,7 @@ fixtures=$src/tests/fixtures/aptrepo
 [ "$(id -u)" -eq 0 ] || { echo "skip: needs root (chroot, mount namespaces)"; exit 125; }
 grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
   { echo "skip: no qemu-aarch64 binfmt (apt-get install qemu-user-static binfmt-support)"; exit 125; }
-for tool in python3 tar dpkg-deb gpg sha256sum; do
+for tool in python3 tar dpkg-deb gpg sha256sum dtc; do
   command -v "$tool" > /dev/null || { echo "skip: $tool missing"; exit 125; }
 done
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || { echo "skip: debian-archive-keyring missing"; exit 125; }
