@@ -2,10 +2,13 @@
 // The boot-chain check (firmware/bootcfg/boot_chain.hpp) against device trees dtc compiles from
 // tests/fixtures/dts, initramfs archives written here with libarchive, and kernel tables as
 // text. Every test case name carries "boot-chain" (ctest: `-R boot-chain`).
+#include "builder/apt/lockfile.hpp"
+#include "builder/image/plan.hpp"
 #include "builder/util/archive.hpp"
 #include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
+#include "firmware/rpiboot/plan.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <algorithm>
@@ -385,4 +388,92 @@ TEST_CASE("boot-chain: the board table has every model, each SoC's files once") 
           "bcm2712-rpi-cm5l-cm5io.dtb");
     CHECK(bootcfg::board_for(config::BoardModel::cm4).kernel == "kernel8.img");
     CHECK(bootcfg::board_for(config::BoardModel::uefi_arm64).soc == 0);
+}
+
+namespace {
+
+// good.yaml beside its keyring and a lock, so the plan knows the image-id.
+struct PlanFixture {
+    test::TestDir dir;
+    fs::path cluster_file = dir.path() / "cluster.yaml";
+    config::Cluster cluster;
+
+    PlanFixture() {
+        fs::create_directories(dir.path() / "keyrings");
+        fs::copy_file(test::data_dir() / "configs/keyrings/test-archive.gpg",
+                      dir.path() / "keyrings/test-archive.gpg");
+        fs::copy_file(test::data_dir() / "configs/good.yaml", cluster_file);
+        auto loaded = config::load_cluster(cluster_file, {});
+        REQUIRE(loaded);
+        cluster = *loaded;
+        apt::LockFile lock;
+        lock.request_sha256 = apt::request_digest(cluster.image);
+        lock.architecture = "arm64";
+        lock.sources = {{"debian", "trixie", "2025-03-01T12:00:00Z", std::string(64, 'a')}};
+        REQUIRE(util::write_file_atomic(cluster_file.string() + ".lock", apt::format_lock(lock)));
+    }
+
+    image::BuildPlan plan() const {
+        auto made = image::make_build_plan(cluster, dir.path() / "out");
+        REQUIRE(made);
+        return *made;
+    }
+};
+
+} // namespace
+
+TEST_CASE("boot-chain: plan shows pending, then what the last build found per node") {
+    const PlanFixture f;
+    auto plan = f.plan();
+    REQUIRE(plan.inputs.image_id());
+    const std::string id = *plan.inputs.image_id();
+    CHECK(plan.nodes[0].boot_chain_state == "pending");
+    CHECK(image::to_json(plan)["nodes"][0]["boot_chain"]["state"] == "pending");
+    CHECK(image::to_text(plan).find("boot chain: pending") != std::string::npos);
+
+    // A refused build left its findings beside the image: n1 failed, n2 passed.
+    const std::vector<Finding> found = {
+        {"n1", "boot/bcm2712-rpi-cm5l-cm5io.dtb", "files", false, "missing: config.txt names it"},
+        {"n2", "config.txt", "files", true, "kernel, initramfs, device tree and overlays"},
+    };
+    fs::create_directories(f.dir.path() / "out");
+    REQUIRE(util::write_file_atomic(f.dir.path() / "out" / (id + ".boot-chain.json"),
+                                    image::boot_chain_to_json(found).dump()));
+    plan = f.plan();
+    CHECK(plan.nodes[0].boot_chain_state == "failed");
+    CHECK(plan.nodes[1].boot_chain_state == "passed");
+    const auto json = image::to_json(plan);
+    CHECK(json["nodes"][0]["boot_chain"]["checks"][0]["message"] == "missing: config.txt names it");
+    CHECK(json["nodes"][0]["boot_chain"]["checks"][0]["ok"] == false);
+    CHECK(image::to_text(plan).find("      files  boot/bcm2712-rpi-cm5l-cm5io.dtb: missing") !=
+          std::string::npos);
+
+    // The built image's own report wins.
+    fs::create_directories(plan.image_dir);
+    REQUIRE(util::write_file_atomic(plan.image_dir / "boot-chain.json",
+                                    image::boot_chain_to_json({found[1]}).dump()));
+    plan = f.plan();
+    CHECK(plan.nodes[0].boot_chain_state == "passed");
+    CHECK(plan.nodes[1].boot_chain.size() == 1);
+
+    const auto bad = image::boot_chain_from_json("{\"checks\": [1]}", "x.json");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == "x.json: not a boot-chain report");
+}
+
+TEST_CASE("boot-chain: the cluster file declares the bootloader and TFTP_FILE_TIMEOUT") {
+    const PlanFixture f;
+    CHECK_FALSE(f.cluster.firmware.bootloader);
+    CHECK(f.cluster.firmware.tftp_file_timeout_ms == 30000);
+    std::string text = *util::read_file(f.cluster_file);
+    text += "firmware:\n  bootloader: 2025-09-23\n  tftp_file_timeout: 300000\n";
+    auto cluster = config::parse_cluster(text, f.cluster_file, {});
+    REQUIRE(cluster);
+    CHECK(cluster->firmware.bootloader == "2025-09-23");
+    CHECK(cluster->firmware.tftp_file_timeout_ms == 300000);
+    // The EEPROM gets the same TFTP_FILE_TIMEOUT the check assumed.
+    CHECK(rpiboot::node_bootconf(*cluster, cluster->nodes[0]).find("TFTP_FILE_TIMEOUT=300000\n") !=
+          std::string::npos);
+    CHECK(rpiboot::node_bootconf(f.cluster, f.cluster.nodes[0]).find("TFTP_FILE_TIMEOUT") ==
+          std::string::npos);
 }
