@@ -735,7 +735,8 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
     std::size_t index = 0;
     for (const YAML::Node& item : node) {
         const std::string field = "nodes[" + std::to_string(index++) + "]";
-        auto m = r.mapping(item, field, {"name", "slot", "model", "serial", "mac", "ip", "role"},
+        auto m = r.mapping(item, field,
+                           {"name", "slot", "model", "serial", "mac", "ip", "role", "device_tree"},
                            {"name", "slot", "model", "ip", "role"});
         if (!m) {
             continue;
@@ -776,6 +777,16 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
         n.ip = r.ipv4(*m, "ip", field + ".ip").value_or(Ipv4{});
         if (auto role = r.choice(*m, "role", field + ".role", {"control-plane", "worker"})) {
             n.role = *role == "control-plane" ? NodeRole::control_plane : NodeRole::worker;
+        }
+        static const std::regex k_dtb("[A-Za-z0-9][A-Za-z0-9_.+-]*\\.dtb");
+        if (auto dtb = r.string(*m, "device_tree", field + ".device_tree", k_dtb,
+                                "a device tree file name (like bcm2712-rpi-5-b.dtb)")) {
+            if (n.model == BoardModel::uefi_arm64) {
+                r.error(r.where(field + ".device_tree"), field + ".device_tree",
+                        "a uefi-arm64 node boots with its firmware's own device tree");
+            } else {
+                n.device_tree = *dtb;
+            }
         }
         nodes.push_back(std::move(n));
     }

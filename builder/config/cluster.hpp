@@ -114,6 +114,9 @@ struct Node {
     std::optional<MacAddress> mac;     // absent until enrolled
     Ipv4 ip;
     NodeRole role = NodeRole::worker;
+    // The device tree (a .dtb of the image's kernel) the node boots with; empty: the board's
+    // default name (firmware/bootcfg/boards.cpp).
+    std::string device_tree;
     SourceLocation location;
 
     // Netboot directory names the bootloader asks for (TFTP_PREFIX 0 and 2).

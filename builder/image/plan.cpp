@@ -93,6 +93,14 @@ void attach_boot_chain(BuildPlan& plan, const std::filesystem::path& out_dir) {
 
 } // namespace
 
+BootFiles boot_files_for(const config::Node& node) {
+    BootFiles files = boot_files_for(node.model);
+    if (!node.device_tree.empty()) {
+        files.dtb = node.device_tree;
+    }
+    return files;
+}
+
 util::Result<BuildPlan> make_build_plan(const config::Cluster& cluster,
                                         const std::filesystem::path& out_dir) {
     BuildPlan plan;
@@ -103,7 +111,7 @@ util::Result<BuildPlan> make_build_plan(const config::Cluster& cluster,
     for (const config::Node& node : cluster.nodes) {
         NodePlan np;
         np.node = &node;
-        np.boot = boot_files_for(node.model);
+        np.boot = boot_files_for(node);
         if (auto dir = node.serial_directory()) {
             np.directories.push_back(*dir);
         }

@@ -22,6 +22,8 @@ struct BootFiles {
 };
 
 BootFiles boot_files_for(config::BoardModel model);
+// The same for one node: its nodes[].device_tree when it names one.
+BootFiles boot_files_for(const config::Node& node);
 
 struct NodePlan {
     const config::Node* node = nullptr;

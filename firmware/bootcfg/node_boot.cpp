@@ -101,7 +101,10 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
     text += "arm_64bit=1\n";
     text += "kernel=" + std::string(board.kernel) + "\n";
     text += "initramfs " + std::string(board.initramfs) + " followkernel\n";
-    text += "device_tree=" + std::string(board.default_dtb) + "\n";
+    // The node's chosen tree, else the board's default name: the firmware's OS check (since the
+    // 2025-03-27 bootloader) accepts either, as long as the file named is there.
+    text += "device_tree=" +
+            (node.device_tree.empty() ? std::string(board.default_dtb) : node.device_tree) + "\n";
     text += "enable_uart=1\n";
     return text;
 }

@@ -3,11 +3,13 @@
 // tests/fixtures/dts, initramfs archives written here with libarchive, and kernel tables as
 // text. Every test case name carries "boot-chain" (ctest: `-R boot-chain`).
 #include "builder/apt/lockfile.hpp"
+#include "builder/image/image_id.hpp"
 #include "builder/image/plan.hpp"
 #include "builder/util/archive.hpp"
 #include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
+#include "firmware/bootcfg/node_boot.hpp"
 #include "firmware/rpiboot/plan.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -476,4 +478,47 @@ TEST_CASE("boot-chain: the cluster file declares the bootloader and TFTP_FILE_TI
           std::string::npos);
     CHECK(rpiboot::node_bootconf(f.cluster, f.cluster.nodes[0]).find("TFTP_FILE_TIMEOUT") ==
           std::string::npos);
+}
+
+TEST_CASE("boot-chain: nodes[].device_tree picks the tree config.txt names and boot/ must hold") {
+    const PlanFixture f;
+    std::string text = *util::read_file(f.cluster_file);
+    const std::string anchor = "    role: control-plane\n";
+    const auto at = text.find(anchor);
+    REQUIRE(at != std::string::npos);
+    text.insert(at + anchor.size(), "    device_tree: bcm2712-d-rpi-5-b.dtb\n");
+    auto cluster = config::parse_cluster(text, f.cluster_file, {});
+    REQUIRE(cluster);
+    const config::Node& node = cluster->nodes[0];
+    CHECK(node.device_tree == "bcm2712-d-rpi-5-b.dtb");
+    const std::string config_txt = bootcfg::render_config_txt(*cluster, node, "id");
+    CHECK(config_txt.find("device_tree=bcm2712-d-rpi-5-b.dtb\n") != std::string::npos);
+    CHECK(image::boot_files_for(node).dtb == "bcm2712-d-rpi-5-b.dtb");
+    CHECK(image::boot_files_for(cluster->nodes[1]).dtb == "bcm2712-rpi-cm5l-cm5io.dtb");
+    // The choice is part of the image-id; without one the id is what it was.
+    const auto chosen = image::collect_image_id_inputs(*cluster);
+    const auto plain = image::collect_image_id_inputs(f.cluster);
+    REQUIRE(chosen);
+    REQUIRE(plain);
+    CHECK(chosen->config_subset["device_trees"]["n1"] == "bcm2712-d-rpi-5-b.dtb");
+    CHECK_FALSE(plain->config_subset.contains("device_trees"));
+
+    // The check holds the node to that file.
+    Fixture chain;
+    chain.node.config_txt = config_txt;
+    auto bad = errors(chain.run());
+    REQUIRE(bad.size() == 1);
+    CHECK(bad[0].to_line() == "node n1: boot/bcm2712-d-rpi-5-b.dtb: missing: config.txt names it "
+                              "but boot/ has no such file");
+    chain.use_tree("bcm2712-good", "bcm2712-d-rpi-5-b.dtb");
+    CHECK(errors(chain.run()).empty());
+
+    // A bad name, or a tree for a UEFI board, is refused.
+    std::string wrong = text;
+    wrong.replace(wrong.find("bcm2712-d-rpi-5-b.dtb"), 21, "../x.dtb");
+    auto refused = config::parse_cluster(wrong, f.cluster_file, {});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error()[0].message ==
+          "nodes[0].device_tree: '../x.dtb' is not a device tree file name (like "
+          "bcm2712-rpi-5-b.dtb)");
 }
