@@ -3,9 +3,13 @@
 // tests/fixtures/dts, initramfs archives written here with libarchive, and kernel tables as
 // text. Every test case name carries "boot-chain" (ctest: `-R boot-chain`).
 #include "builder/apt/lockfile.hpp"
+#include "builder/fetch/store.hpp"
+#include "builder/image/build.hpp"
 #include "builder/image/image_id.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
+#include "builder/util/sha256.hpp"
 #include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
@@ -521,4 +525,113 @@ TEST_CASE("boot-chain: nodes[].device_tree picks the tree config.txt names and b
     CHECK(refused.error()[0].message ==
           "nodes[0].device_tree: '../x.dtb' is not a device tree file name (like "
           "bcm2712-rpi-5-b.dtb)");
+}
+
+namespace {
+
+// A build from the stage cache (no dpkg, no root): the cached root holds a kernel with the
+// Pi 5 tree only, as Debian's do.
+struct BuildFixture : PlanFixture {
+    image::BuildOptions options;
+    const std::string version = "7.3.4+bpo-arm64";
+
+    BuildFixture() {
+        options.out_dir = dir.path() / "out";
+        options.store_root = dir.path() / "store";
+        options.stage_cache = dir.path() / "stages";
+        options.offline = true;
+        // The one locked package, in the store.
+        const std::string deb = "a package";
+        const std::string sha = util::sha256_hex(deb);
+        const fs::path object = fetch::Store(options.store_root).path_for(sha);
+        write(object, deb);
+        apt::LockFile lock;
+        lock.request_sha256 = apt::request_digest(cluster.image);
+        lock.architecture = "arm64";
+        lock.sources = {{"debian", "trixie", "2025-03-01T12:00:00Z", std::string(64, 'a')}};
+        lock.packages = {{"base-files", "13.8", "arm64", "base-files", "debian",
+                          "pool/main/b/base-files/base-files_13.8_arm64.deb", deb.size(), sha}};
+        REQUIRE(util::write_file_atomic(cluster_file.string() + ".lock", apt::format_lock(lock)));
+        // The configured root the stage cache hands back.
+        const fs::path root = dir.path() / "stage-root";
+        write(root / "etc/hostname", "debian\n");
+        write(root / "boot" / ("vmlinuz-" + version), "kernel");
+        write(root / "boot" / ("initrd.img-" + version), debian_initramfs(k_rp1_modules));
+        write(root / "boot" / ("config-" + version), "CONFIG_ARM64_4K_PAGES=y\n");
+        const fs::path modules = root / "usr/lib/modules" / version;
+        write(modules / "modules.alias", k_modules_alias);
+        write(modules / "modules.builtin", "kernel/drivers/pci/controller/pcie-brcmstb.ko\n");
+        const fs::path dtbs = root / "usr/lib" / ("linux-image-" + version) / "broadcom";
+        fs::create_directories(dtbs);
+        fs::copy_file(k_dtbs / "bcm2712-good.dtb", dtbs / "bcm2712-rpi-5-b.dtb");
+        auto inputs = image::collect_image_id_inputs(cluster);
+        REQUIRE(inputs);
+        fs::create_directories(options.stage_cache);
+        REQUIRE(image::write_tree_tar(
+            root, options.stage_cache / (image::stage_key(*inputs, cluster) + ".tar"),
+            image::TarOptions{1740830400}));
+    }
+};
+
+class NoChroot final : public rootfs::ChrootRunner {
+public:
+    util::Result<rootfs::ChrootResult> run(const rootfs::ChrootCommand&) override {
+        return rootfs::ChrootResult{1, "must not run"};
+    }
+};
+
+class NoCommands final : public util::CommandRunner {
+public:
+    util::Result<util::CommandOutput> run(const util::Command&) override {
+        return util::CommandOutput{1, "", "must not run"};
+    }
+};
+
+} // namespace
+
+TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves no image") {
+    BuildFixture f;
+    NoChroot chroot;
+    NoCommands commands;
+    auto built = image::build_image(f.cluster, f.options, chroot, commands);
+    REQUIRE_FALSE(built);
+    const auto id = *image::collect_image_id_inputs(f.cluster)->image_id();
+    const fs::path report = f.options.out_dir / (id + ".boot-chain.json");
+    CHECK(built.error().message ==
+          "a node could not boot from this image (kernel 7.3.4+bpo-arm64; the findings are in " +
+              report.string() +
+              "):\n"
+              "  node n1: boot/bcm2712-rpi-cm5l-cm5io.dtb: missing: config.txt names it but boot/ "
+              "has no such file\n"
+              "  node n2: boot/bcm2712-rpi-cm5l-cm5io.dtb: missing: config.txt names it but boot/ "
+              "has no such file");
+    CHECK_FALSE(fs::exists(f.options.out_dir / id));
+    CHECK(fs::is_regular_file(report));
+    const auto names = util::list_dir_sorted(f.options.out_dir);
+    REQUIRE(names);
+    CHECK(*names == std::vector<std::string>{id + ".boot-chain.json"}); // no temp dir left
+    auto plan = image::make_build_plan(f.cluster, f.options.out_dir);
+    REQUIRE(plan);
+    CHECK(plan->nodes[0].boot_chain_state == "failed");
+
+    // Both nodes boot the Pi 5 tree the kernel has: the image is built, with its report.
+    std::string text = *util::read_file(f.cluster_file);
+    for (std::size_t at = 0; (at = text.find("    role: ", at)) != std::string::npos;) {
+        at = text.find('\n', at) + 1;
+        text.insert(at, "    device_tree: bcm2712-rpi-5-b.dtb\n");
+    }
+    auto chosen = config::parse_cluster(text, f.cluster_file, {});
+    REQUIRE(chosen);
+    built = image::build_image(*chosen, f.options, chroot, commands);
+    INFO((built ? std::string() : built.error().message));
+    REQUIRE(built);
+    CHECK(built->stage_cache_hit);
+    CHECK(std::all_of(built->boot_chain.begin(), built->boot_chain.end(),
+                      [](const Finding& x) { return x.ok; }));
+    CHECK(fs::is_regular_file(built->image_dir / "boot-chain.json"));
+    CHECK(util::read_file(built->image_dir / "nodes/a1b2c3d4/config.txt")
+              ->find("device_tree=bcm2712-rpi-5-b.dtb\n") != std::string::npos);
+    plan = image::make_build_plan(*chosen, f.options.out_dir);
+    REQUIRE(plan);
+    CHECK(plan->nodes[1].boot_chain_state == "passed");
 }
