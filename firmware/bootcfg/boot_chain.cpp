@@ -485,11 +485,12 @@ private:
         if (!m_limits.kubernetes) {
             return;
         }
-        const std::string file = "config-" + m_kernel.version;
+        const std::string file = m_kernel.config_file.empty() ? "/boot/config-" + m_kernel.version
+                                                              : m_kernel.config_file;
         if (!m_kernel.config) {
             add(file, k_check_page_size, false,
-                "no /boot/" + file +
-                    " in the root: cannot tell the kernel's page size (Kubernetes needs 4K)");
+                "no kernel config in the root (looked for " + file +
+                    "): cannot tell the kernel's page size (Kubernetes needs 4K)");
             return;
         }
         std::string pages;
@@ -581,7 +582,18 @@ std::vector<Finding> check_boot_chain(std::span<const NodeBoot> nodes, const fs:
 KernelFacts read_kernel_facts(const fs::path& root, std::string_view version) {
     KernelFacts facts;
     facts.version = version;
-    facts.config = read_optional(root / "boot" / ("config-" + facts.version));
+    // Debian's kernels put their config in /boot; a kernel packaged under /usr/lib/modules (as
+    // trixie-backports' split packages may be) can carry it there.
+    const std::string boot_config = "/boot/config-" + facts.version;
+    const std::string modules_config = "/usr/lib/modules/" + facts.version + "/config";
+    facts.config_file = boot_config + " or " + modules_config;
+    for (const std::string& path : {boot_config, modules_config}) {
+        if (auto text = read_optional(root / path.substr(1))) {
+            facts.config = std::move(text);
+            facts.config_file = path;
+            break;
+        }
+    }
     // Debian's usrmerge root has /lib -> usr/lib; look under usr/lib first.
     for (const fs::path& base :
          {root / "usr/lib/modules" / facts.version, root / "lib/modules" / facts.version}) {

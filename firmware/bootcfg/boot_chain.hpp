@@ -52,8 +52,9 @@ struct NodeBoot {
 
 // What the image's kernel says about itself. A missing file is nullopt (and a finding).
 struct KernelFacts {
-    std::string version;                      // "6.12.57+deb13-arm64"
-    std::optional<std::string> config;        // /boot/config-<version>
+    std::string version;               // "6.12.57+deb13-arm64"
+    std::optional<std::string> config; // /boot/config-<version> (or modules/<v>/config)
+    std::string config_file; // where `config` was read or looked for; empty: /boot/config-<v>
     std::optional<std::string> modules_alias; // /usr/lib/modules/<version>/modules.alias
     std::string modules_builtin;              // modules.builtin (empty when absent)
     std::string modules_builtin_modinfo;      // modules.builtin.modinfo (empty when absent)

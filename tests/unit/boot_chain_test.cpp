@@ -218,14 +218,25 @@ TEST_CASE("boot-chain: an Ethernet node under a disabled PCIe controller is refu
 TEST_CASE("boot-chain: a 16K-page kernel is refused for Kubernetes") {
     Fixture f;
     f.kernel.config = "CONFIG_ARM64=y\nCONFIG_ARM64_16K_PAGES=y\n";
-    require_single_error(f.run(), bootcfg::k_check_page_size, "config-7.3.4+bpo-arm64",
+    require_single_error(f.run(), bootcfg::k_check_page_size, "/boot/config-7.3.4+bpo-arm64",
                          "16K pages (CONFIG_ARM64_16K_PAGES=y)");
     f.limits.kubernetes = false;
     CHECK(errors(f.run()).empty());
     f.limits.kubernetes = true;
     f.kernel.config.reset();
-    require_single_error(f.run(), bootcfg::k_check_page_size, "config-7.3.4+bpo-arm64",
-                         "no /boot/config-7.3.4+bpo-arm64 in the root");
+    require_single_error(f.run(), bootcfg::k_check_page_size, "/boot/config-7.3.4+bpo-arm64",
+                         "no kernel config in the root (looked for /boot/config-7.3.4+bpo-arm64)");
+    // read_kernel_facts looks in /boot, then beside the modules.
+    test::TestDir root;
+    auto facts = bootcfg::read_kernel_facts(root.path(), "7.3.4+bpo-arm64");
+    CHECK_FALSE(facts.config);
+    CHECK(facts.config_file ==
+          "/boot/config-7.3.4+bpo-arm64 or /usr/lib/modules/7.3.4+bpo-arm64/config");
+    write(root.path() / "usr/lib/modules/7.3.4+bpo-arm64/config", "CONFIG_ARM64_4K_PAGES=y\n");
+    facts = bootcfg::read_kernel_facts(root.path(), "7.3.4+bpo-arm64");
+    CHECK(facts.config == "CONFIG_ARM64_4K_PAGES=y\n");
+    CHECK(facts.config_file == "/usr/lib/modules/7.3.4+bpo-arm64/config");
+    CHECK_FALSE(facts.modules_alias);
 }
 
 TEST_CASE("boot-chain: an oversized initramfs is refused for old bootloaders and slow links") {
