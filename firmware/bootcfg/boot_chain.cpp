@@ -397,6 +397,7 @@ private:
             return;
         }
         bool ok = true;
+        std::set<std::string> reported; // a module named missing once, not again for the chain
         auto need = [&](const std::string& modalias, const std::string& what) {
             const auto builtin = resolve_builtin(m_kernel.modules_builtin_modinfo, modalias);
             if (!builtin.empty()) {
@@ -415,18 +416,20 @@ private:
                 add(initramfs, k_check_driver, false,
                     "module " + join_names(loadable, " or ") + " (the driver of " + what +
                         ") is not in the initramfs");
+                reported.insert(loadable.begin(), loadable.end());
                 ok = false;
             }
         };
         need(t.modalias(found), t.path(found));
         if (!board.ethernet_bridge_pci.empty()) {
             need(std::string(board.ethernet_bridge_pci),
-                 "the Ethernet's PCIe bridge " +
-                     std::string(board.ethernet_bridge_pci.substr(0, 23)));
+                 "the Ethernet's PCIe bridge " + std::string(board.ethernet_bridge_pci.substr(
+                                                     0, board.ethernet_bridge_pci.find("sv"))));
         }
         for (std::string_view m : board.nic_modules) {
             const std::string module(m);
-            if (!modules->contains(module) && !m_builtin.contains(module)) {
+            if (!modules->contains(module) && !m_builtin.contains(module) &&
+                !reported.contains(module)) {
                 add(initramfs, k_check_driver, false,
                     "module " + module +
                         " (Ethernet driver chain) is neither in the initramfs nor built into "
