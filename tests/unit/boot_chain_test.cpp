@@ -10,6 +10,7 @@
 #include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/sha256.hpp"
+#include "builder/util/strings.hpp"
 #include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
@@ -652,4 +653,26 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     plan = image::make_build_plan(*chosen, f.options.out_dir);
     REQUIRE(plan);
     CHECK(plan->nodes[1].boot_chain_state == "passed");
+}
+
+TEST_CASE("boot-chain: the nfsroot initramfs hook adds the board table's RP1 chain") {
+    // MODULES=netboot copies drivers/{clk,pinctrl,gpio,pci/controller,net}; the rest of the
+    // chain must come from the hook (pcie_brcmstb is built into Debian's kernels).
+    const auto hook = util::read_file(test::source_dir() /
+                                      "overlays/nfsroot/etc/initramfs-tools/hooks/uhs-nfsroot");
+    REQUIRE(hook);
+    std::set<std::string> added;
+    for (std::string_view line : util::split(*hook, '\n')) {
+        if (line.starts_with("manual_add_modules ")) {
+            for (std::string_view name : util::split(line.substr(19), ' ')) {
+                std::string module(name);
+                std::replace(module.begin(), module.end(), '-', '_');
+                added.insert(module);
+            }
+        }
+    }
+    for (std::string_view module : bootcfg::board_for(config::BoardModel::cm5_lite).nic_modules) {
+        INFO(module);
+        CHECK((module == "pcie_brcmstb" || added.contains(std::string(module))));
+    }
 }
