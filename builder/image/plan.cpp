@@ -147,6 +147,13 @@ nlohmann::json to_json(const BuildPlan& plan) {
     json nodes = json::array();
     for (const NodePlan& np : plan.nodes) {
         const config::Node& n = *np.node;
+        // Before a build every check is pending: {"check": NAME, "ok": null}.
+        json checks = boot_chain_to_json(np.boot_chain)["checks"];
+        if (np.boot_chain_state == "pending" && bootcfg::board_for(n.model).soc != 0) {
+            for (std::string_view check : bootcfg::boot_chain_checks()) {
+                checks.push_back({{"check", check}, {"ok", nullptr}});
+            }
+        }
         nodes.push_back({
             {"name", n.name},
             {"slot", n.slot},
@@ -160,9 +167,7 @@ nlohmann::json to_json(const BuildPlan& plan) {
             {"boot",
              {{"kernel", np.boot.kernel}, {"initramfs", np.boot.initramfs}, {"dtb", np.boot.dtb}}},
             {"artifacts", np.artifacts},
-            {"boot_chain",
-             {{"state", np.boot_chain_state},
-              {"checks", boot_chain_to_json(np.boot_chain)["checks"]}}},
+            {"boot_chain", {{"state", np.boot_chain_state}, {"checks", checks}}},
         });
     }
     const auto id = plan.inputs.image_id();

@@ -454,6 +454,9 @@ TEST_CASE("boot-chain: plan shows pending, then what the last build found per no
     const std::string id = *plan.inputs.image_id();
     CHECK(plan.nodes[0].boot_chain_state == "pending");
     CHECK(image::to_json(plan)["nodes"][0]["boot_chain"]["state"] == "pending");
+    const auto pending = image::to_json(plan)["nodes"][0]["boot_chain"]["checks"];
+    REQUIRE(pending.size() == bootcfg::boot_chain_checks().size());
+    CHECK(pending[0] == nlohmann::json{{"check", "files"}, {"ok", nullptr}});
     CHECK(image::to_text(plan).find("boot chain: pending") != std::string::npos);
 
     // A refused build left its findings beside the image: n1 failed, n2 passed.
