@@ -69,6 +69,17 @@ util::Status write_bundle(const config::Cluster& cluster, const config::Node& no
                     config::to_string(node.model),
                     ": flash bundles are for BCM2712 boards (cm5, cm5-lite, pi5) only");
     }
+    // firmware.bootloader promises every node runs that release or a newer one (the build's
+    // TFTP limits rely on it): flashing an older one would break the promise.
+    static const std::regex k_dated_eeprom("pieeprom-([0-9]{4}-[0-9]{2}-[0-9]{2})\\.bin");
+    std::smatch dated;
+    const std::string eeprom_name = inputs.base_eeprom.filename().string();
+    if (cluster.firmware.bootloader && std::regex_match(eeprom_name, dated, k_dated_eeprom) &&
+        dated[1].str() < *cluster.firmware.bootloader) {
+        return fail(Errc::invalid_input, inputs.base_eeprom.string(), " is the ", dated[1].str(),
+                    " bootloader, older than the cluster's firmware.bootloader ",
+                    *cluster.firmware.bootloader);
+    }
     auto recovery = UHS_TRY(util::read_file(inputs.recovery_bin));
     if (recovery.empty()) {
         return fail(Errc::invalid_input, inputs.recovery_bin.string(), " is empty");

@@ -504,6 +504,16 @@ TEST_CASE("boot-chain: the cluster file declares the bootloader and TFTP_FILE_TI
           std::string::npos);
     CHECK(rpiboot::node_bootconf(f.cluster, f.cluster.nodes[0]).find("TFTP_FILE_TIMEOUT") ==
           std::string::npos);
+    // A flash bundle may not put an older bootloader on a node than the cluster declares.
+    const fs::path old_eeprom = f.dir.path() / "pieeprom-2025-05-08.bin";
+    auto refused = rpiboot::write_bundle(*cluster, cluster->nodes[0],
+                                         {f.dir.path() / "recovery.bin", old_eeprom, 0},
+                                         f.dir.path() / "bundle");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().message == old_eeprom.string() +
+                                         " is the 2025-05-08 bootloader, older than the "
+                                         "cluster's firmware.bootloader 2025-09-23");
+    CHECK_FALSE(fs::exists(f.dir.path() / "bundle"));
 }
 
 TEST_CASE("boot-chain: nodes[].device_tree picks the tree config.txt names and boot/ must hold") {
