@@ -3,6 +3,7 @@
 #include "builder/cli/commands.hpp"
 #include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
+#include "builder/image/plan.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -82,6 +83,7 @@ int run_build(const util::ParsedArgs& args, util::Io& io) {
                       {"seconds", total},
                       {"phases", phases},
                       {"warnings", result->warnings},
+                      {"boot_chain", image::boot_chain_to_json(result->boot_chain)["checks"]},
                   }.dump(2)
                << '\n';
         return util::k_exit_ok;

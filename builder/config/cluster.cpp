@@ -79,22 +79,6 @@ PackageRequest parse_package_request(std::string_view text) {
     return {std::string(text.substr(0, slash)), std::string(text.substr(slash + 1))};
 }
 
-std::string_view default_dtb(BoardModel model) {
-    switch (model) {
-    case BoardModel::cm5:
-        return "bcm2712-rpi-cm5-cm5io.dtb";
-    case BoardModel::cm5_lite:
-        return "bcm2712-rpi-cm5l-cm5io.dtb";
-    case BoardModel::pi5:
-        return "bcm2712-rpi-5-b.dtb";
-    case BoardModel::cm4:
-        return "bcm2711-rpi-cm4.dtb";
-    case BoardModel::uefi_arm64:
-        return ""; // the firmware hands the kernel its own device tree or ACPI tables
-    }
-    return "";
-}
-
 std::optional<std::string> Node::serial_directory() const {
     return serial ? std::optional(serial_prefix(*serial)) : std::nullopt;
 }
@@ -827,6 +811,20 @@ void read_kubernetes(Reader& r, const YAML::Node& node, Kubernetes& k8s) {
     }
 }
 
+void read_firmware(Reader& r, const YAML::Node& node, Firmware& firmware) {
+    auto m = r.mapping(node, "firmware", {"bootloader", "tftp_file_timeout"}, {});
+    if (!m) {
+        return;
+    }
+    static const std::regex k_date("(20[0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])");
+    firmware.bootloader = r.string(*m, "bootloader", "firmware.bootloader", k_date,
+                                   "a bootloader release date (YYYY-MM-DD, like 2025-09-23)");
+    // Milliseconds, as the EEPROM's TFTP_FILE_TIMEOUT (which accepts 5000 and up).
+    firmware.tftp_file_timeout_ms = static_cast<int>(
+        r.integer(*m, "tftp_file_timeout", "firmware.tftp_file_timeout", 5000, 3600000)
+            .value_or(30000));
+}
+
 void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
     if (!node.IsSequence() || node.size() == 0) {
         r.error(node, "nodes",
@@ -837,7 +835,8 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
     std::size_t index = 0;
     for (const YAML::Node& item : node) {
         const std::string field = "nodes[" + std::to_string(index++) + "]";
-        auto m = r.mapping(item, field, {"name", "slot", "model", "serial", "mac", "ip", "role"},
+        auto m = r.mapping(item, field,
+                           {"name", "slot", "model", "serial", "mac", "ip", "role", "device_tree"},
                            {"name", "slot", "model", "ip", "role"});
         if (!m) {
             continue;
@@ -878,6 +877,16 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
         n.ip = r.ipv4(*m, "ip", field + ".ip").value_or(Ipv4{});
         if (auto role = r.choice(*m, "role", field + ".role", {"control-plane", "worker"})) {
             n.role = *role == "control-plane" ? NodeRole::control_plane : NodeRole::worker;
+        }
+        static const std::regex k_dtb("[A-Za-z0-9][A-Za-z0-9_.+-]*\\.dtb");
+        if (auto dtb = r.string(*m, "device_tree", field + ".device_tree", k_dtb,
+                                "a device tree file name (like bcm2712-rpi-5-b.dtb)")) {
+            if (n.model == BoardModel::uefi_arm64) {
+                r.error(r.where(field + ".device_tree"), field + ".device_tree",
+                        "a uefi-arm64 node boots with its firmware's own device tree");
+            } else {
+                n.device_tree = *dtb;
+            }
         }
         nodes.push_back(std::move(n));
     }
@@ -981,7 +990,8 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
     Cluster c;
     c.file = file;
     auto m = r.mapping(
-        root, "", {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "nodes"},
+        root, "",
+        {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "firmware", "nodes"},
         {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "nodes"});
     if (!m) {
         return std::unexpected(r.take_diagnostics());
@@ -1007,6 +1017,9 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
     }
     if (const YAML::Node* n = find(*m, "kubernetes")) {
         read_kubernetes(r, *n, c.kubernetes);
+    }
+    if (const YAML::Node* n = find(*m, "firmware")) {
+        read_firmware(r, *n, c.firmware);
     }
     if (const YAML::Node* n = find(*m, "nodes")) {
         r.remember("nodes", *n);

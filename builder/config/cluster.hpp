@@ -38,8 +38,8 @@ std::string_view to_string(NodeRole role);
 std::string_view to_string(StateStorage state);
 std::string_view to_string(Variant variant);
 
-// The device tree the CM5/Pi 5 bootloader loads by default for a board model.
-std::string_view default_dtb(BoardModel model);
+// Per-model facts (SoC, boot file names, device tree, NIC drivers) are in
+// firmware/bootcfg/boards.hpp.
 
 struct ClusterInfo {
     std::string name;
@@ -126,6 +126,14 @@ struct Kubernetes {
     std::string control_plane_endpoint; // host[:port]
 };
 
+// What the nodes' bootloader EEPROMs run. The boot-chain check holds every TFTP file to it.
+struct Firmware {
+    // The oldest bootloader release on any node (YYYY-MM-DD, as rpi-eeprom names them); none
+    // declared means an old one: TFTP files must stay under 65,535 blocks.
+    std::optional<std::string> bootloader;
+    int tftp_file_timeout_ms = 30000; // the EEPROM's TFTP_FILE_TIMEOUT, per file
+};
+
 struct Node {
     std::string name;
     int slot = 0;
@@ -134,6 +142,9 @@ struct Node {
     std::optional<MacAddress> mac;     // absent until enrolled
     Ipv4 ip;
     NodeRole role = NodeRole::worker;
+    // The device tree (a .dtb of the image's kernel) the node boots with; empty: the board's
+    // default name (firmware/bootcfg/boards.cpp).
+    std::string device_tree;
     SourceLocation location;
 
     // Netboot directory names the bootloader asks for (TFTP_PREFIX 0 and 2).
@@ -149,6 +160,7 @@ struct Cluster {
     Storage storage;
     Image image;
     Kubernetes kubernetes;
+    Firmware firmware;
     std::vector<Node> nodes;
 };
 

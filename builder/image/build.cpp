@@ -20,6 +20,7 @@
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
+#include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 
 #include <algorithm>
@@ -95,9 +96,10 @@ std::vector<std::string> regular_files(const fs::path& dir, std::string_view suf
 }
 
 // boot/: the kernel and initramfs under the names the Pi firmware asks for, the device trees
-// of the installed kernel (and raspi-firmware's files where present), overlays/.
-util::Status assemble_boot(const config::Cluster& cluster, const fs::path& root,
-                           const fs::path& boot, std::vector<std::string>& warnings) {
+// of the installed kernel (and raspi-firmware's files where present), overlays/. Returns the
+// kernel's version. Whether a node can boot from it is check_boot_chain's job.
+util::Result<std::string> assemble_boot(const config::Cluster& cluster, const fs::path& root,
+                                        const fs::path& boot) {
     UHS_CHECK(make_dirs(boot / "overlays"));
     std::string version;
     for (const std::string& name : regular_files(root / "boot")) {
@@ -134,16 +136,30 @@ util::Status assemble_boot(const config::Cluster& cluster, const fs::path& root,
     std::set<std::string> done;
     for (const config::Node& node : cluster.nodes) {
         const BootFiles files = boot_files_for(node.model);
-        if (done.insert(files.kernel).second) {
+        if (!files.kernel.empty() && done.insert(files.kernel).second) {
             UHS_CHECK(copy_boot_file(kernel, boot / files.kernel));
             UHS_CHECK(copy_boot_file(initrd, boot / files.initramfs));
         }
-        if (done.insert(files.dtb).second && !fs::exists(boot / files.dtb)) {
-            warnings.push_back("kernel " + version + " has no device tree " + files.dtb +
-                               " (model " + std::string(config::to_string(node.model)) + ")");
-        }
     }
-    return {};
+    return version;
+}
+
+// Every node's boot chain against boot/ and the root's kernel (see boot_chain.hpp).
+std::vector<bootcfg::Finding> check_nodes(const config::Cluster& cluster, std::string_view image_id,
+                                          const fs::path& root, const fs::path& boot,
+                                          const std::string& kernel_version) {
+    std::vector<bootcfg::NodeBoot> nodes;
+    for (const config::Node& node : cluster.nodes) {
+        nodes.push_back({node.name, node.model, bootcfg::render_config_txt(cluster, node, image_id),
+                         bootcfg::render_cmdline(cluster, node, image_id)});
+    }
+    const bootcfg::ChainLimits limits{
+        .kubernetes = !cluster.kubernetes.version.empty(),
+        .bootloader = cluster.firmware.bootloader,
+        .tftp_file_timeout_ms = cluster.firmware.tftp_file_timeout_ms,
+    };
+    return bootcfg::check_boot_chain(nodes, boot, bootcfg::read_kernel_facts(root, kernel_version),
+                                     limits);
 }
 
 // cluster.ssh_authorized_keys as root's /root/.ssh/authorized_keys: the admin login `cluster up`
@@ -483,8 +499,28 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
 
     say("artifacts: boot/, rootfs.tar, nodes/, sbom.spdx.json" +
         std::string(options.disk ? ", disk.img" : ""));
-    UHS_CHECK(assemble_boot(cluster, root, image / "boot", result.warnings));
+    const std::string kernel_version = UHS_TRY(assemble_boot(cluster, root, image / "boot"));
     UHS_CHECK(clamp_tree_mtimes(image / "boot", sde));
+    // A node that could not boot from this image fails the build, before anything is renamed
+    // into place; the findings stay beside the output for `uhs-image plan`.
+    result.boot_chain = check_nodes(cluster, result.image_id, root, image / "boot", kernel_version);
+    const std::string chain_json = boot_chain_to_json(result.boot_chain).dump(2) + "\n";
+    const fs::path failed_chain = out_dir / (result.image_id + ".boot-chain.json");
+    std::string refused;
+    for (const bootcfg::Finding& finding : result.boot_chain) {
+        if (!finding.ok) {
+            refused += "\n  " + finding.to_line();
+        }
+    }
+    if (!refused.empty()) {
+        UHS_CHECK(util::write_file_atomic(failed_chain, chain_json));
+        return fail(Errc::failed, "a node could not boot from this image (kernel ", kernel_version,
+                    "; the findings are in ", failed_chain.string(), "):", refused);
+    }
+    std::error_code removed;
+    fs::remove(failed_chain, removed);
+    UHS_CHECK(util::write_file_atomic(image / "boot-chain.json", chain_json));
+    result.phases.push_back({"boot-chain", clock.lap()});
     (void)UHS_TRY(write_tree_tar(root, image / "rootfs.tar", TarOptions{sde}));
     result.phases.push_back({"rootfs.tar", clock.lap()});
     UHS_CHECK(write_node_trees(cluster, result.image_id, image));

@@ -8,6 +8,7 @@
 #include "builder/rootfs/chroot.hpp"
 #include "builder/util/result.hpp"
 #include "builder/util/subprocess.hpp"
+#include "firmware/bootcfg/boot_chain.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -48,6 +49,7 @@ struct BuildResult {
     std::int64_t source_date_epoch = 0;
     std::vector<PhaseTime> phases;
     std::vector<std::string> warnings;
+    std::vector<bootcfg::Finding> boot_chain; // every node's boot-chain check (all ok when built)
 };
 
 // $XDG_CACHE_HOME/uhs/stages, or ~/.cache/uhs/stages.
@@ -66,10 +68,12 @@ bool image_is_complete(const std::filesystem::path& image_dir, std::string_view 
 // SOURCE_DATE_EPOCH of a build: the newest Date of the lock's sources (UTC ISO 8601).
 util::Result<std::int64_t> lock_source_date_epoch(const std::filesystem::path& lock_file);
 
-// `uhs-image build`: OUT/<image-id>/ with rootfs.tar, boot/, nodes/, sbom.spdx.json,
-// [disk.img] and manifest.json (written last), built in a temp directory beside it and
-// renamed into place when complete. Does nothing when that image is complete already.
-// Needs the lock (Errc::not_found with the command to run when it is missing or stale).
+// `uhs-image build`: OUT/<image-id>/ with rootfs.tar, boot/, nodes/, boot-chain.json,
+// sbom.spdx.json, [disk.img] and manifest.json (written last), built in a temp directory beside it
+// and renamed into place when complete. Does nothing when that image is complete already. Needs the
+// lock (Errc::not_found with the command to run when it is missing or stale). Fails (Errc::failed,
+// one `node NAME: FILE: ...` line per problem) when a node's boot chain does not check out; the
+// findings are then in OUT/<image-id>.boot-chain.json and nothing is renamed into place.
 util::Result<BuildResult> build_image(const config::Cluster& cluster, const BuildOptions& options,
                                       rootfs::ChrootRunner& chroot, util::CommandRunner& commands);
 

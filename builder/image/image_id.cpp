@@ -82,7 +82,7 @@ nlohmann::json image_config_subset(const config::Cluster& c) {
     for (const auto& ip : c.network.dns) {
         dns.push_back(ip.to_string());
     }
-    return json{
+    json subset{
         {"apiVersion", c.api_version},
         {"cluster",
          {{"name", c.cluster.name},
@@ -104,6 +104,18 @@ nlohmann::json image_config_subset(const config::Cluster& c) {
           {"service_cidr", c.kubernetes.service_cidr.to_string()},
           {"control_plane_endpoint", c.kubernetes.control_plane_endpoint}}},
     };
+    // The trees nodes choose decide which files boot; only present when a node chooses one, so
+    // the ids of clusters that choose none stay what they were.
+    json trees = json::object();
+    for (const auto& node : c.nodes) {
+        if (!node.device_tree.empty()) {
+            trees[node.name] = node.device_tree;
+        }
+    }
+    if (!trees.empty()) {
+        subset["device_trees"] = trees;
+    }
+    return subset;
 }
 
 util::Result<ImageIdInputs> collect_image_id_inputs(const config::Cluster& cluster) {

@@ -27,7 +27,7 @@ util::Status symlink_to_boot(const fs::path& dir, const std::string& name) {
 util::Status write_node_trees(const config::Cluster& cluster, std::string_view image_id,
                               const fs::path& image_dir) {
     for (const config::Node& node : cluster.nodes) {
-        const BootFiles boot = boot_files_for(node.model);
+        const BootFiles boot = boot_files_for(node);
         const std::string config_txt = bootcfg::render_config_txt(cluster, node, image_id);
         const std::string cmdline = bootcfg::render_cmdline(cluster, node, image_id);
         for (const auto& name : {node.serial_directory(), node.mac_directory()}) {

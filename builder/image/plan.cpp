@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/plan.hpp"
 
+#include "builder/util/fs.hpp"
+#include "firmware/bootcfg/boards.hpp"
+
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -9,12 +13,92 @@ namespace uhs::image {
 using config::BoardModel;
 
 BootFiles boot_files_for(BoardModel model) {
-    const bool bcm2711 = model == BoardModel::cm4;
+    const bootcfg::Board& board = bootcfg::board_for(model);
     return BootFiles{
-        bcm2711 ? "kernel8.img" : "kernel_2712.img",
-        bcm2711 ? "initramfs8" : "initramfs_2712",
-        std::string(config::default_dtb(model)),
+        std::string(board.kernel),
+        std::string(board.initramfs),
+        std::string(board.default_dtb),
     };
+}
+
+nlohmann::json boot_chain_to_json(const std::vector<bootcfg::Finding>& findings) {
+    nlohmann::json checks = nlohmann::json::array();
+    for (const bootcfg::Finding& f : findings) {
+        checks.push_back({{"node", f.node},
+                          {"file", f.file},
+                          {"check", f.check},
+                          {"ok", f.ok},
+                          {"message", f.message}});
+    }
+    return {{"checks", checks}};
+}
+
+util::Result<std::vector<bootcfg::Finding>> boot_chain_from_json(const std::string& text,
+                                                                 const std::string& file) {
+    const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object() || !doc.contains("checks") ||
+        !doc["checks"].is_array()) {
+        return util::fail(util::Errc::invalid_input, file, ": not a boot-chain report");
+    }
+    std::vector<bootcfg::Finding> findings;
+    for (const nlohmann::json& c : doc["checks"]) {
+        if (!c.is_object() || !c.contains("node") || !c["node"].is_string() ||
+            !c.contains("file") || !c["file"].is_string() || !c.contains("check") ||
+            !c["check"].is_string() || !c.contains("ok") || !c["ok"].is_boolean() ||
+            !c.contains("message") || !c["message"].is_string()) {
+            return util::fail(util::Errc::invalid_input, file, ": not a boot-chain report");
+        }
+        findings.push_back({c["node"], c["file"], c["check"], c["ok"], c["message"]});
+    }
+    return findings;
+}
+
+namespace {
+
+// The findings of the last build of this image: its own report, or the one a refused build
+// left beside it.
+void attach_boot_chain(BuildPlan& plan, const std::filesystem::path& out_dir) {
+    const auto id = plan.inputs.image_id();
+    if (!id) {
+        return;
+    }
+    std::string state;
+    std::vector<bootcfg::Finding> findings;
+    for (const auto& [path, name] : {std::pair{plan.image_dir / "boot-chain.json", "passed"},
+                                     std::pair{out_dir / (*id + ".boot-chain.json"), "failed"}}) {
+        if (auto text = util::read_file(path)) {
+            if (auto parsed = boot_chain_from_json(*text, path.string())) {
+                state = name;
+                findings = std::move(*parsed);
+                break;
+            }
+        }
+    }
+    if (state.empty()) {
+        return;
+    }
+    for (NodePlan& np : plan.nodes) {
+        np.boot_chain_state = state;
+        for (const bootcfg::Finding& f : findings) {
+            if (f.node == np.node->name) {
+                np.boot_chain.push_back(f);
+            }
+        }
+        if (state == "failed" && std::all_of(np.boot_chain.begin(), np.boot_chain.end(),
+                                             [](const bootcfg::Finding& f) { return f.ok; })) {
+            np.boot_chain_state = "passed"; // this node was fine; another one was not
+        }
+    }
+}
+
+} // namespace
+
+BootFiles boot_files_for(const config::Node& node) {
+    BootFiles files = boot_files_for(node.model);
+    if (!node.device_tree.empty()) {
+        files.dtb = node.device_tree;
+    }
+    return files;
 }
 
 util::Result<BuildPlan> make_build_plan(const config::Cluster& cluster,
@@ -27,7 +111,7 @@ util::Result<BuildPlan> make_build_plan(const config::Cluster& cluster,
     for (const config::Node& node : cluster.nodes) {
         NodePlan np;
         np.node = &node;
-        np.boot = boot_files_for(node.model);
+        np.boot = boot_files_for(node);
         if (auto dir = node.serial_directory()) {
             np.directories.push_back(*dir);
         }
@@ -46,8 +130,10 @@ util::Result<BuildPlan> make_build_plan(const config::Cluster& cluster,
     plan.shared_artifacts = {"rootfs.tar"};
     plan.shared_artifacts.insert(plan.shared_artifacts.end(), boot.begin(), boot.end());
     plan.shared_artifacts.push_back("boot/overlays/");
+    plan.shared_artifacts.push_back("boot-chain.json");
     plan.shared_artifacts.push_back("manifest.json");
     plan.shared_artifacts.push_back("sbom.spdx.json");
+    attach_boot_chain(plan, out_dir);
     return plan;
 }
 
@@ -61,6 +147,13 @@ nlohmann::json to_json(const BuildPlan& plan) {
     json nodes = json::array();
     for (const NodePlan& np : plan.nodes) {
         const config::Node& n = *np.node;
+        // Before a build every check is pending: {"check": NAME, "ok": null}.
+        json checks = boot_chain_to_json(np.boot_chain)["checks"];
+        if (np.boot_chain_state == "pending" && bootcfg::board_for(n.model).soc != 0) {
+            for (std::string_view check : bootcfg::boot_chain_checks()) {
+                checks.push_back({{"check", check}, {"ok", nullptr}});
+            }
+        }
         nodes.push_back({
             {"name", n.name},
             {"slot", n.slot},
@@ -74,6 +167,7 @@ nlohmann::json to_json(const BuildPlan& plan) {
             {"boot",
              {{"kernel", np.boot.kernel}, {"initramfs", np.boot.initramfs}, {"dtb", np.boot.dtb}}},
             {"artifacts", np.artifacts},
+            {"boot_chain", {{"state", np.boot_chain_state}, {"checks", checks}}},
         });
     }
     const auto id = plan.inputs.image_id();
@@ -122,6 +216,16 @@ std::string to_text(const BuildPlan& plan) {
         }
         out << "    boots " << np.boot.kernel << " + " << np.boot.initramfs << " + " << np.boot.dtb
             << "\n";
+        if (np.boot_chain_state == "pending") {
+            out << "    boot chain: pending (checked by 'uhs-image build')\n";
+        } else {
+            out << "    boot chain: " << np.boot_chain_state << "\n";
+            for (const bootcfg::Finding& f : np.boot_chain) {
+                if (!f.ok) {
+                    out << "      " << f.check << "  " << f.file << ": " << f.message << "\n";
+                }
+            }
+        }
     }
     return out.str();
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "firmware/bootcfg/node_boot.hpp"
 
+#include "firmware/bootcfg/boards.hpp"
+
 namespace uhs::bootcfg {
 
 using config::BoardModel;
@@ -12,7 +14,7 @@ std::string nfs_export_path(const config::Cluster& cluster, std::string_view ima
 namespace {
 
 bool is_bcm2711(BoardModel model) {
-    return model == BoardModel::cm4;
+    return board_for(model).soc == 2711;
 }
 
 std::string netmask(const config::Ipv4Prefix& subnet) {
@@ -66,7 +68,10 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
     for (std::size_t i = 0; i < net.dns.size() && i < 2; ++i) {
         ip += ":" + net.dns[i].to_string();
     }
-    std::string line = "console=serial0,115200 console=tty1";
+    // The board's console UART by the name its device tree gives it (ttyAMA10 on BCM2712).
+    const std::string_view console = board_for(node.model).console;
+    std::string line =
+        "console=" + std::string(console.empty() ? "serial0" : console) + ",115200 console=tty1";
     line += " root=/dev/nfs nfsroot=" + truenas.host + ":" + nfs_export_path(cluster, image_id) +
             "," + nfs_options + " ro";
     line += " " + ip;
@@ -89,7 +94,7 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
 
 std::string render_config_txt(const config::Cluster& cluster, const config::Node& node,
                               std::string_view image_id) {
-    const bool bcm2711 = is_bcm2711(node.model);
+    const Board& board = board_for(node.model);
     std::string text;
     text += "# Written by uhs for " + node.name + " (slot " + std::to_string(node.slot) + ", " +
             std::string(config::to_string(node.model)) + ") of cluster " + cluster.cluster.name +
@@ -97,10 +102,12 @@ std::string render_config_txt(const config::Cluster& cluster, const config::Node
     text += "# Image " + std::string(image_id) + ". Edit the cluster file, not this file.\n";
     text += "[all]\n";
     text += "arm_64bit=1\n";
-    text += std::string("kernel=") + (bcm2711 ? "kernel8.img" : "kernel_2712.img") + "\n";
-    text +=
-        std::string("initramfs ") + (bcm2711 ? "initramfs8" : "initramfs_2712") + " followkernel\n";
-    text += "device_tree=" + std::string(config::default_dtb(node.model)) + "\n";
+    text += "kernel=" + std::string(board.kernel) + "\n";
+    text += "initramfs " + std::string(board.initramfs) + " followkernel\n";
+    // The node's chosen tree, else the board's default name: the firmware's OS check (since the
+    // 2025-03-27 bootloader) accepts either, as long as the file named is there.
+    text += "device_tree=" +
+            (node.device_tree.empty() ? std::string(board.default_dtb) : node.device_tree) + "\n";
     text += "enable_uart=1\n";
     return text;
 }

@@ -2,6 +2,7 @@
 #include "firmware/rpiboot/plan.hpp"
 
 #include "builder/util/fs.hpp"
+#include "firmware/bootcfg/boards.hpp"
 #include "firmware/eeprom/bootconf.hpp"
 #include "firmware/eeprom/image.hpp"
 
@@ -14,17 +15,7 @@ using util::Errc;
 using util::fail;
 
 int soc_of(config::BoardModel model) {
-    switch (model) {
-    case config::BoardModel::cm5:
-    case config::BoardModel::cm5_lite:
-    case config::BoardModel::pi5:
-        return 2712;
-    case config::BoardModel::cm4:
-        return 2711;
-    case config::BoardModel::uefi_arm64:
-        return 0;
-    }
-    return 0;
+    return bootcfg::board_for(model).soc;
 }
 
 std::uint32_t tftp_file_timeout_ms(std::uint64_t largest_bytes) {
@@ -41,12 +32,18 @@ std::uint32_t tftp_file_timeout_ms(std::uint64_t largest_bytes) {
 std::string node_bootconf(const config::Cluster& cluster, const config::Node& node,
                           std::uint32_t tftp_file_timeout) {
     (void)node; // the same config for every node of a SoC; see the header
+    // A firmware.tftp_file_timeout the cluster file sets is the user's word (and the limit the
+    // boot-chain check holds the files to); otherwise the value derived from the largest file.
+    const std::uint32_t effective = cluster.firmware.tftp_file_timeout_ms != 30000
+                                        ? static_cast<std::uint32_t>(
+                                              cluster.firmware.tftp_file_timeout_ms)
+                                        : tftp_file_timeout;
     std::string text = "[all]\n"
                        "BOOT_UART=1\n"
                        "BOOT_ORDER=0xf12\n"
                        "TFTP_PREFIX=0\n"
                        "TFTP_FILE_TIMEOUT=" +
-                       std::to_string(tftp_file_timeout) + "\n";
+                       std::to_string(effective) + "\n";
     if (cluster.network.pin_tftp_server) {
         text += "TFTP_IP=" + cluster.network.server.to_string() + "\n";
     }
@@ -88,6 +85,17 @@ util::Status write_bundle(const config::Cluster& cluster, const config::Node& no
         return fail(Errc::invalid_input, "node ", node.name, " is a ",
                     config::to_string(node.model),
                     ": flash bundles are for BCM2712 boards (cm5, cm5-lite, pi5) only");
+    }
+    // firmware.bootloader promises every node runs that release or a newer one (the build's
+    // TFTP limits rely on it): flashing an older one would break the promise.
+    static const std::regex k_dated_eeprom("pieeprom-([0-9]{4}-[0-9]{2}-[0-9]{2})\\.bin");
+    std::smatch dated;
+    const std::string eeprom_name = inputs.base_eeprom.filename().string();
+    if (cluster.firmware.bootloader && std::regex_match(eeprom_name, dated, k_dated_eeprom) &&
+        dated[1].str() < *cluster.firmware.bootloader) {
+        return fail(Errc::invalid_input, inputs.base_eeprom.string(), " is the ", dated[1].str(),
+                    " bootloader, older than the cluster's firmware.bootloader ",
+                    *cluster.firmware.bootloader);
     }
     auto recovery = UHS_TRY(util::read_file(inputs.recovery_bin));
     if (recovery.empty()) {

@@ -65,7 +65,7 @@ util::Result<BundleInputs> find_firmware(const std::filesystem::path& firmware_d
 // options), boot.conf (the node's config, for reference), pieeprom.bin (the base image with that
 // config and timestamp) and pieeprom.sig. Each file is written atomically; on failure nothing that
 // looks like a complete bundle is left behind (pieeprom.sig, which recovery.bin checks, is written
-// last).
+// last). A pieeprom-YYYY-MM-DD.bin older than the cluster's firmware.bootloader is refused.
 util::Status write_bundle(const config::Cluster& cluster, const config::Node& node,
                           const BundleInputs& inputs, const std::filesystem::path& out_dir);
 

@@ -19,7 +19,7 @@ fixtures=$src/tests/fixtures/aptrepo
 uhs_need_root "chroot, mount namespaces"
 grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 ||
   uhs_needs "no enabled qemu-aarch64 binfmt entry (bash .ci/arm64-emulation)"
-uhs_need_tools python3 tar dpkg-deb gpg sha256sum
+uhs_need_tools python3 tar dpkg-deb gpg sha256sum dtc
 [ -r /usr/share/keyrings/debian-archive-keyring.gpg ] || uhs_needs "debian-archive-keyring missing"
 
 work=$(mktemp -d)

@@ -18,7 +18,7 @@ config::Cluster good_cluster() {
 TEST_CASE("cmdline.txt mounts the image read-only over NFSv3 with the node's own identity") {
     const auto cluster = good_cluster();
     CHECK(bootcfg::render_cmdline(cluster, cluster.nodes[0], "0123abcd") ==
-          "console=serial0,115200 console=tty1 root=/dev/nfs "
+          "console=ttyAMA10,115200 console=tty1 root=/dev/nfs "
           "nfsroot=10.1.0.5:/mnt/tank/uhs/images/0123abcd,vers=3,tcp,nolock ro "
           "ip=10.1.0.11::10.1.0.1:255.255.255.0:n1::off:10.1.0.1 rootwait systemd.hostname=n1 "
           "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi "
