@@ -35,7 +35,8 @@ inline constexpr std::uint32_t k_block_wrap_fix_build = 1758585600; // 2025-09-2
 //   BOOT_ORDER=0xf12      network first, then SD/eMMC (a fallback for a node with local media
 //                         when the boot server is down), then restart the sequence;
 //   TFTP_PREFIX=0         the serial directory (<serial8>/) uhs-netboot serves per node;
-//   TFTP_FILE_TIMEOUT=<ms>  from the largest boot file (tftp_file_timeout_ms);
+//   TFTP_FILE_TIMEOUT=<ms>  firmware.tftp_file_timeout when the cluster file sets it, else
+//                         `tftp_file_timeout` (tftp_file_timeout_ms of the largest boot file);
 //   TFTP_IP=<server>      only with network.pin_tftp_server: true. TFTP_IP overrides the
 //                         server DHCP names, so it would defeat a second boot server;
 //   ENABLE_SELF_UPDATE=1  the bootloader takes pieeprom.upd from its TFTP directory
