@@ -47,7 +47,7 @@ grep -q '^source debian trixie-updates date=' "$lock"
 "$uhs_image" lock --check "$work/cluster.yaml"
 
 echo "== linux-image-arm64/trixie-backports against apt-get --simulate"
-command -v apt-get >/dev/null || { echo "skip: apt-get missing"; exit 125; }
+uhs_need_tools apt-get
 bpo=$work/bpo
 mkdir -p "$bpo"
 sed -e '/^image:/,/^nodes:/{/^nodes:/!d}' "$src/tests/configs/good.yaml" > "$bpo/cluster.yaml"

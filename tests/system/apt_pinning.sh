@@ -11,13 +11,8 @@ set -euo pipefail
 uhs_image=$1
 src=$3
 fixtures=$src/tests/fixtures/aptrepo
-command -v apt-get >/dev/null || { echo "skip: apt-get missing"; exit 125; }
-command -v apt-cache >/dev/null || { echo "skip: apt-cache missing"; exit 125; }
-command -v dpkg-deb >/dev/null || { echo "skip: dpkg-deb missing"; exit 125; }
-command -v gpg >/dev/null || { echo "skip: gpg missing"; exit 125; }
-command -v gpgv >/dev/null || { echo "skip: gpgv missing"; exit 125; }
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 125; }
-command -v xz >/dev/null || { echo "skip: xz missing"; exit 125; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
+uhs_need_tools apt-get apt-cache dpkg-deb gpg gpgv python3 xz
 work=$(mktemp -d /tmp/uhs-apt-pinning.XXXXXX)
 server=""
 cleanup() {

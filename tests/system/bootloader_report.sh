@@ -5,8 +5,8 @@
 # server (a listener on 127.0.0.1 that records it). The daemon's side of the same format is
 # tested in tests/unit/netboot_eeprom_test.cpp.
 set -u
-command -v python3 >/dev/null || { echo "skip: python3 missing"; exit 125; }
-command -v timeout >/dev/null || { echo "skip: timeout missing"; exit 125; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/skip.sh"
+uhs_need_tools python3 timeout
 source_dir=$3
 script=$source_dir/overlays/bootloader-report/usr/lib/uhs/bootloader-report
 T=$(mktemp -d)

@@ -52,7 +52,7 @@ nsname() { echo "uhscu-$1-$ID"; }
 
 # --- the LAN: a bridge in the workstation's namespace, a veth to each node.
 if ! ip netns add "$WS"; then
-  if ! unshare --net true 2>/dev/null; then echo "skip: no network namespaces here"; exit 125; fi
+  if ! unshare --net true 2>/dev/null; then uhs_needs "no network namespaces here"; fi
   fail "ip netns add $WS"
 fi
 ip netns exec "$WS" ip link set lo up
