@@ -123,29 +123,46 @@ std::string render_disk_cmdline(std::string_view root_partuuid, std::string_view
 }
 
 std::string render_disk_config_txt(const config::Cluster& cluster, std::string_view image_id) {
-    bool bcm2711 = false, bcm2712 = false;
+    // Per SoC family: whether the cluster has one, and the device tree its nodes name when they
+    // all name the same one (one card serves any of them; the firmware's OS check wants the
+    // file device_tree= names, or the board's own default, which no Debian kernel ships).
+    struct Family {
+        bool present = false;
+        std::optional<std::string> device_tree; // "" once two nodes disagree or one names none
+    };
+    Family bcm2711, bcm2712;
     for (const config::Node& node : cluster.nodes) {
         if (node.model == BoardModel::uefi_arm64) {
             continue; // UEFI firmware reads no config.txt
         }
-        (is_bcm2711(node.model) ? bcm2711 : bcm2712) = true;
+        Family& family = is_bcm2711(node.model) ? bcm2711 : bcm2712;
+        if (!family.present) {
+            family.device_tree = node.device_tree;
+        } else if (family.device_tree != node.device_tree) {
+            family.device_tree = "";
+        }
+        family.present = true;
     }
+    auto section = [](std::string& text, const Family& family, std::string_view filter,
+                      std::string_view kernel, std::string_view initramfs) {
+        if (!family.present) {
+            return;
+        }
+        text += std::string(filter) + "\n";
+        text += "kernel=" + std::string(kernel) + "\n";
+        text += "initramfs " + std::string(initramfs) + " followkernel\n";
+        if (family.device_tree && !family.device_tree->empty()) {
+            text += "device_tree=" + *family.device_tree + "\n";
+        }
+    };
     std::string text;
     text += "# Written by uhs for the disk image of cluster " + cluster.cluster.name + ".\n";
     text += "# Image " + std::string(image_id) + ". Edit the cluster file, not this file.\n";
     text += "[all]\n";
     text += "arm_64bit=1\n";
     text += "enable_uart=1\n";
-    if (bcm2711) {
-        text += "[cm4]\n";
-        text += "kernel=kernel8.img\n";
-        text += "initramfs initramfs8 followkernel\n";
-    }
-    if (bcm2712) {
-        text += "[pi5]\n";
-        text += "kernel=kernel_2712.img\n";
-        text += "initramfs initramfs_2712 followkernel\n";
-    }
+    section(text, bcm2711, "[cm4]", "kernel8.img", "initramfs8");
+    section(text, bcm2712, "[pi5]", "kernel_2712.img", "initramfs_2712");
     text += "[all]\n";
     return text;
 }

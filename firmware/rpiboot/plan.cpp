@@ -34,10 +34,10 @@ std::string node_bootconf(const config::Cluster& cluster, const config::Node& no
     (void)node; // the same config for every node of a SoC; see the header
     // A firmware.tftp_file_timeout the cluster file sets is the user's word (and the limit the
     // boot-chain check holds the files to); otherwise the value derived from the largest file.
-    const std::uint32_t effective = cluster.firmware.tftp_file_timeout_ms != 30000
-                                        ? static_cast<std::uint32_t>(
-                                              cluster.firmware.tftp_file_timeout_ms)
-                                        : tftp_file_timeout;
+    const std::uint32_t effective =
+        cluster.firmware.tftp_file_timeout_ms != 30000
+            ? static_cast<std::uint32_t>(cluster.firmware.tftp_file_timeout_ms)
+            : tftp_file_timeout;
     std::string text = "[all]\n"
                        "BOOT_UART=1\n"
                        "BOOT_ORDER=0xf12\n"

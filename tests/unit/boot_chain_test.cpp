@@ -503,10 +503,10 @@ TEST_CASE("boot-chain: the cluster file declares the bootloader and TFTP_FILE_TI
     CHECK(rpiboot::node_bootconf(*cluster, cluster->nodes[0]).find("TFTP_FILE_TIMEOUT=300000\n") !=
           std::string::npos);
     // Without it, the value derived from the largest boot file wins.
-    CHECK(rpiboot::node_bootconf(*cluster, cluster->nodes[0], 45000).find("TFTP_FILE_TIMEOUT=300000\n") !=
-          std::string::npos);
-    CHECK(rpiboot::node_bootconf(f.cluster, f.cluster.nodes[0], 45000).find("TFTP_FILE_TIMEOUT=45000\n") !=
-          std::string::npos);
+    CHECK(rpiboot::node_bootconf(*cluster, cluster->nodes[0], 45000)
+              .find("TFTP_FILE_TIMEOUT=300000\n") != std::string::npos);
+    CHECK(rpiboot::node_bootconf(f.cluster, f.cluster.nodes[0], 45000)
+              .find("TFTP_FILE_TIMEOUT=45000\n") != std::string::npos);
     // A flash bundle may not put an older bootloader on a node than the cluster declares.
     const fs::path old_eeprom = f.dir.path() / "pieeprom-2025-05-08.bin";
     auto refused = rpiboot::write_bundle(*cluster, cluster->nodes[0],

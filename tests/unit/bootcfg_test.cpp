@@ -70,8 +70,8 @@ TEST_CASE("the disk's cmdline.txt boots its own root partition and carries no no
           "rootwait cgroup_enable=memory cgroup_memory=1 uhs.image=0123abcd\n");
 }
 
-TEST_CASE("the disk's config.txt has a section per SoC family and leaves the device tree to "
-          "the firmware") {
+TEST_CASE("the disk's config.txt has a section per SoC family and, when no node names one, "
+          "leaves the device tree to the firmware") {
     auto cluster = good_cluster();
     const std::string cm5_only = bootcfg::render_disk_config_txt(cluster, "0123abcd");
     CHECK(cm5_only == "# Written by uhs for the disk image of cluster test.\n"
@@ -92,4 +92,18 @@ TEST_CASE("the disk's config.txt has a section per SoC family and leaves the dev
         node.model = config::BoardModel::cm4;
     }
     CHECK(bootcfg::render_disk_config_txt(cluster, "0123abcd").find("[pi5]") == std::string::npos);
+}
+
+TEST_CASE("the disk's config.txt names the device tree every node of a SoC family names") {
+    auto cluster = good_cluster();
+    for (auto& node : cluster.nodes) {
+        node.device_tree = "bcm2712-rpi-5-b.dtb";
+    }
+    CHECK(bootcfg::render_disk_config_txt(cluster, "0123abcd")
+              .find("[pi5]\nkernel=kernel_2712.img\ninitramfs initramfs_2712 followkernel\n"
+                    "device_tree=bcm2712-rpi-5-b.dtb\n[all]\n") != std::string::npos);
+    // Nodes that disagree leave the choice to the firmware: one card cannot name two trees.
+    cluster.nodes.back().device_tree = "bcm2712-d-rpi-5-b.dtb";
+    CHECK(bootcfg::render_disk_config_txt(cluster, "0123abcd").find("device_tree") ==
+          std::string::npos);
 }
