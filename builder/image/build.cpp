@@ -8,6 +8,7 @@
 #include "builder/image/manifest.hpp"
 #include "builder/image/node_trees.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/image/state_files.hpp"
 #include "builder/image/tar_writer.hpp"
 #include "builder/rootfs/binfmt.hpp"
 #include "builder/rootfs/configure.hpp"
@@ -445,6 +446,15 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     for (std::size_t i = 0; i < cluster.image.overlay_paths.size(); ++i) {
         say("overlay: " + cluster.image.overlays[i]);
         (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
+    }
+    // The node-state list and the units' RequiresMountsFor= drop-ins, rendered from uhs's own
+    // list and storage.persist, laid over the root like one more overlay (same modes, owners
+    // and mtimes).
+    {
+        const fs::path generated = temp.path() / "state-files";
+        UHS_CHECK(write_generated_tree(render_state_files(cluster), generated));
+        say("overlay: (generated) node state list and drop-ins");
+        (void)UHS_TRY(rootfs::apply_overlay(generated, root, sde));
     }
     result.phases.push_back({"overlays", clock.lap()});
     // The kernel's postinst made an initramfs before the overlays existed: make it again so the
