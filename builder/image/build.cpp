@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -238,6 +239,54 @@ private:
     fs::path m_path;
 };
 
+// Rewrites nodes/ of a complete image when the cluster's node identities changed (a module
+// swapped: `enroll` wrote a new serial and MAC): the new tree is made beside the old one and
+// exchanged with it in one rename, the old one (the dead module's directories among it) is
+// removed, and manifest.json follows. Returns whether anything changed.
+util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const ImageIdInputs& inputs,
+                                      const std::string& image_id, const fs::path& image_dir) {
+    const fs::path nodes = image_dir / "nodes";
+    const fs::path fresh = image_dir / ".nodes-refresh";
+    std::error_code ec;
+    fs::remove_all(fresh, ec);
+    UHS_CHECK(make_dirs(fresh));
+    ::chmod(fresh.c_str(), 0755);
+    // write_node_trees writes IMAGE/nodes/<dir>: give it a scratch image directory whose
+    // nodes/ is the fresh tree, with boot/ beside it for the relative links.
+    const fs::path scratch = image_dir / ".nodes-scratch";
+    fs::remove_all(scratch, ec);
+    UHS_CHECK(make_dirs(scratch));
+    fs::create_directory_symlink(fresh, scratch / "nodes", ec);
+    if (ec) {
+        return fail(Errc::io, "cannot link ", (scratch / "nodes").string(), ": ", ec.message());
+    }
+    const auto written = write_node_trees(cluster, image_id, scratch);
+    fs::remove_all(scratch, ec);
+    if (!written) {
+        fs::remove_all(fresh, ec);
+        return std::unexpected(written.error());
+    }
+    const bool had_nodes = fs::is_directory(nodes, ec);
+    if (had_nodes && UHS_TRY(tree_sha256(nodes)) == UHS_TRY(tree_sha256(fresh))) {
+        fs::remove_all(fresh, ec);
+        return false;
+    }
+    if (had_nodes) {
+        if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, nodes.c_str(), RENAME_EXCHANGE) != 0) {
+            const int err = errno;
+            fs::remove_all(fresh, ec);
+            return fail(Errc::io, "cannot exchange ", nodes.string(), ": ", util::errno_text(err));
+        }
+        fs::remove_all(fresh, ec); // now the old tree
+    } else if (::rename(fresh.c_str(), nodes.c_str()) != 0) {
+        return fail(Errc::io, "cannot move ", fresh.string(), " to ", nodes.string(), ": ",
+                    util::errno_text(errno));
+    }
+    const json manifest = UHS_TRY(make_manifest(image_dir, inputs));
+    UHS_CHECK(util::write_file_atomic(image_dir / "manifest.json", manifest.dump(2) + "\n"));
+    return true;
+}
+
 } // namespace
 
 fs::path default_stage_cache() {
@@ -346,6 +395,8 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     if (image_is_complete(result.image_dir, result.image_id) &&
         (!options.disk || fs::is_regular_file(result.image_dir / "disk.img"))) {
         result.up_to_date = true;
+        result.nodes_refreshed =
+            UHS_TRY(refresh_node_trees(cluster, inputs, result.image_id, result.image_dir));
         result.phases.push_back({"check", clock.lap()});
         return result;
     }
