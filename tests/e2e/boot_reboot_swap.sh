@@ -82,8 +82,11 @@ echo "busybox: $(basename "$deb")"
 oci=$work/oci
 mkdir -p "$oci/blobs/sha256" "$work/busybox" "$work/layer/bin"
 dpkg-deb -x "$deb" "$work/busybox"
-busybox=$(find "$work/busybox" -type f -name busybox | head -n 1)
-[ -n "$busybox" ] || e2e_fail "$deb has no busybox binary"
+busybox=
+for candidate in "$work/busybox/bin/busybox" "$work/busybox/usr/bin/busybox"; do
+  [ -f "$candidate" ] && [ ! -L "$candidate" ] && busybox=$candidate && break
+done
+[ -n "$busybox" ] || e2e_fail "$deb has no bin/busybox or usr/bin/busybox"
 cp "$busybox" "$work/layer/bin/busybox"
 ln -s busybox "$work/layer/bin/sh"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$work/layer" -cf "$work/layer.tar" bin
@@ -110,7 +113,7 @@ jq -cn --arg m "$manifest_digest" --argjson ms "$manifest_size" --arg name "$ima
   '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json",
     manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $ms,
       platform: {architecture: "arm64", os: "linux"},
-      annotations: {"io.containerd.image.name": $name, "org.opencontainers.image.ref.name": "1"}}]}' \
+      annotations: {"io.containerd.image.name": $name}}]}' \
   >"$oci/index.json"
 echo '{"imageLayoutVersion":"1.0.0"}' >"$oci/oci-layout"
 
