@@ -6,7 +6,7 @@
 # each command line and checks the units it writes; when the host has systemd-analyze, the units
 # must also pass `systemd-analyze verify`'s parser. Then runs the seeding script
 # (overlays/base/usr/lib/uhs/state-seed) on a fake root and volume: first boot seeds from the
-# image, later boots leave the volume alone, the old layout moves once.
+# image, later boots leave the volume alone, the old layout moves once. Last, the etcd disk probe.
 set -u
 source_dir=$3
 generator=$source_dir/overlays/base/etc/systemd/system-generators/uhs-state
@@ -125,6 +125,21 @@ sh "$seed" "$list" "$old" "$image" >"$work/seed3.txt" 2>&1 || fail "seed: migrat
 [ ! -e "$old/containerd" ] || fail "seed: old containerd/ is still there"
 # A list that is not there: the unit fails (and with it every bind mount).
 if sh "$seed" "$work/absent" "$volume" "$image" >/dev/null 2>&1; then fail "seed: no list must fail"; fi
+
+# The etcd disk probe (overlays/kubelet): real fdatasync calls on this host's temp filesystem;
+# the report has every key `uhs-image cluster up` reads, and the probe file is gone afterwards.
+probe=$source_dir/overlays/kubelet/usr/lib/uhs/etcd-disk-probe
+if command -v perl >/dev/null 2>&1; then
+  mkdir -p "$work/probe"
+  perl "$probe" "$work/probe" "$work/probe-report" 16 >"$work/probe.txt" 2>&1 || fail "probe: exited $?: $(cat "$work/probe.txt")"
+  for key in path fstype block_bytes writes p50_ms p99_ms max_ms threshold_ms verdict; do
+    grep -q "^$key=" "$work/probe-report" || fail "probe: the report has no $key="
+  done
+  grep -qx 'writes=16' "$work/probe-report" || fail "probe: not 16 writes: $(grep writes "$work/probe-report")"
+  grep -qE '^verdict=(ok|slow)$' "$work/probe-report" || fail "probe: bad verdict"
+  grep -q 'etcd disk probe on .*p99 [0-9.]* ms' "$work/probe.txt" || fail "probe: no journal line: $(cat "$work/probe.txt")"
+  [ -z "$(ls -A "$work/probe")" ] || fail "probe: left $(ls -A "$work/probe") behind"
+fi
 
 if [ "$failures" -ne 0 ]; then
   echo "state_generator.sh: $failures failure(s)"
