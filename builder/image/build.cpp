@@ -246,42 +246,37 @@ private:
 util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const ImageIdInputs& inputs,
                                       const std::string& image_id, const fs::path& image_dir) {
     const fs::path nodes = image_dir / "nodes";
-    const fs::path fresh = image_dir / ".nodes-refresh";
+    // write_node_trees writes <dir>/nodes/<node>/ with links to ../../boot: a scratch directory
+    // inside the image gives a fresh nodes/ whose links resolve once it takes nodes/'s place.
+    const fs::path scratch = image_dir / ".nodes-refresh";
+    const fs::path fresh = scratch / "nodes";
     std::error_code ec;
-    fs::remove_all(fresh, ec);
-    UHS_CHECK(make_dirs(fresh));
-    ::chmod(fresh.c_str(), 0755);
-    // write_node_trees writes IMAGE/nodes/<dir>: give it a scratch image directory whose
-    // nodes/ is the fresh tree, with boot/ beside it for the relative links.
-    const fs::path scratch = image_dir / ".nodes-scratch";
     fs::remove_all(scratch, ec);
     UHS_CHECK(make_dirs(scratch));
-    fs::create_directory_symlink(fresh, scratch / "nodes", ec);
-    if (ec) {
-        return fail(Errc::io, "cannot link ", (scratch / "nodes").string(), ": ", ec.message());
-    }
-    const auto written = write_node_trees(cluster, image_id, scratch);
-    fs::remove_all(scratch, ec);
-    if (!written) {
-        fs::remove_all(fresh, ec);
+    if (auto written = write_node_trees(cluster, image_id, scratch); !written) {
+        fs::remove_all(scratch, ec);
         return std::unexpected(written.error());
     }
+    UHS_CHECK(make_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
+    ::chmod(fresh.c_str(), 0755);
     const bool had_nodes = fs::is_directory(nodes, ec);
     if (had_nodes && UHS_TRY(tree_sha256(nodes)) == UHS_TRY(tree_sha256(fresh))) {
-        fs::remove_all(fresh, ec);
+        fs::remove_all(scratch, ec);
         return false;
     }
     if (had_nodes) {
         if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, nodes.c_str(), RENAME_EXCHANGE) != 0) {
             const int err = errno;
-            fs::remove_all(fresh, ec);
+            fs::remove_all(scratch, ec);
             return fail(Errc::io, "cannot exchange ", nodes.string(), ": ", util::errno_text(err));
         }
-        fs::remove_all(fresh, ec); // now the old tree
     } else if (::rename(fresh.c_str(), nodes.c_str()) != 0) {
+        const int err = errno;
+        fs::remove_all(scratch, ec);
         return fail(Errc::io, "cannot move ", fresh.string(), " to ", nodes.string(), ": ",
-                    util::errno_text(errno));
+                    util::errno_text(err));
     }
+    fs::remove_all(scratch, ec); // holds the old tree now
     const json manifest = UHS_TRY(make_manifest(image_dir, inputs));
     UHS_CHECK(util::write_file_atomic(image_dir / "manifest.json", manifest.dump(2) + "\n"));
     return true;

@@ -240,6 +240,20 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     auto again = image::build_image(swapped, options(), chroot, commands);
     REQUIRE(again);
     CHECK_FALSE(again->nodes_refreshed);
+    // The same with a relative --out (as the CLI is usually given): the links still resolve.
+    {
+        const test::ScopedChdir in(dir.path());
+        image::BuildOptions relative = options();
+        relative.out_dir = "out";
+        swapped.nodes[0].serial = "feedf00d";
+        auto moved = image::build_image(swapped, relative, chroot, commands);
+        REQUIRE(moved);
+        CHECK(moved->nodes_refreshed);
+    }
+    CHECK(fs::is_regular_file(image / "nodes/feedf00d/config.txt"));
+    CHECK(fs::is_symlink(image / "nodes/feedf00d/overlays"));
+    CHECK(fs::read_symlink(image / "nodes/feedf00d/overlays") == "../../boot/overlays");
+    CHECK_FALSE(fs::exists(image / "nodes/deadbeef"));
     CHECK(chroot.calls == 0);
     CHECK(commands.calls == 0);
 }
