@@ -77,6 +77,7 @@ int run_build(const util::ParsedArgs& args, util::Io& io) {
                       {"image_id", result->image_id},
                       {"image_dir", result->image_dir.string()},
                       {"up_to_date", result->up_to_date},
+                      {"nodes_refreshed", result->nodes_refreshed},
                       {"stage_cache_hit", result->stage_cache_hit},
                       {"stage_key", result->stage_key},
                       {"source_date_epoch", result->source_date_epoch},
@@ -91,7 +92,11 @@ int run_build(const util::ParsedArgs& args, util::Io& io) {
     std::ostringstream seconds;
     seconds << std::fixed << std::setprecision(1) << total;
     if (result->up_to_date) {
-        io.out << result->image_dir.string() << ": up to date (image " << result->image_id << ")\n";
+        io.out << result->image_dir.string() << ": up to date (image " << result->image_id << ")"
+               << (result->nodes_refreshed
+                       ? "; nodes/ rewritten for the cluster file's serials and MACs"
+                       : "")
+               << "\n";
     } else {
         io.out << "built " << result->image_dir.string() << " in " << seconds.str() << " s"
                << (result->stage_cache_hit ? " (configured root from the stage cache)" : "")

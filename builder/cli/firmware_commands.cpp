@@ -5,6 +5,7 @@
 #include "builder/image/plan.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
+#include "firmware/bootcfg/node_boot.hpp"
 #include "firmware/eeprom/bootconf.hpp"
 #include "firmware/eeprom/image.hpp"
 #include "firmware/rpiboot/enroll.hpp"
@@ -550,6 +551,17 @@ int run_enroll(const ParsedArgs& args, Io& io) {
         io.out << ", MAC " << util::to_lower(*identity.mac);
     }
     io.out << '\n';
+    // A module swap: the node keeps its name, so its state volume, iSCSI target and initiator
+    // name (all derived from the name) stay; only the boot directories move.
+    const auto& old_serial = target->node->serial;
+    if (old_serial && *old_serial != util::to_lower(identity.serial)) {
+        io.out << "  " << node << " was serial " << *old_serial
+               << ": its state volume stays (iSCSI target "
+               << bootcfg::iscsi_target_iqn(target->cluster, *target->node)
+               << "), so the new module comes up as " << node
+               << ". Next: `uhs-image build` (rewrites nodes/ of the built image, same image-id), "
+                  "then restart uhs-netboot serve and power the module on.\n";
+    }
     return util::k_exit_ok;
 }
 

@@ -23,8 +23,8 @@ constexpr std::string_view k_probe_script =
     "for f in kubelet.conf admin.conf; do\n"
     "  if [ -e /etc/kubernetes/$f ]; then echo \"$f=yes\"; else echo \"$f=no\"; fi\n"
     "done\n"
-    "if [ -r /var/lib/uhs/etcd-fsync-p99-us ]; then\n"
-    "  printf 'etcd-fsync-p99-us=%s\\n' \"$(head -c 32 /var/lib/uhs/etcd-fsync-p99-us)\"\n"
+    "if [ -r /run/uhs/etcd-disk-probe ]; then\n"
+    "  printf 'etcd-fsync-p99-ms=%s\\n' \"$(sed -n 's/^p99_ms=//p' /run/uhs/etcd-disk-probe | head -c 32)\"\n"
     "fi\n";
 
 // Writes standard input (the kubeadm config) to a private temp file, has kubeadm check it,
@@ -50,7 +50,7 @@ struct NodeState {
     bool reachable = false;
     bool kubelet_conf = false;
     bool admin_conf = false;
-    std::optional<std::string> fsync_p99_us;
+    std::optional<std::string> fsync_p99_ms;
 };
 
 // Why a script failed, in one line: its exit code and the end of what it said.
@@ -156,8 +156,8 @@ private:
                 } else if (line == "admin.conf=yes" || line == "admin.conf=no") {
                     state.admin_conf = line.ends_with("=yes");
                     admin_seen = true;
-                } else if (line.starts_with("etcd-fsync-p99-us=")) {
-                    state.fsync_p99_us = std::string(line.substr(line.find('=') + 1));
+                } else if (line.starts_with("etcd-fsync-p99-ms=")) {
+                    state.fsync_p99_ms = std::string(line.substr(line.find('=') + 1));
                 }
             }
             if (!kubelet_seen || !admin_seen) {
@@ -168,27 +168,27 @@ private:
             }
             state.reachable = true;
             m_states[i] = state;
-            if (is_control_plane(i) && state.fsync_p99_us) {
-                warn_about_fsync(i, *state.fsync_p99_us);
+            if (is_control_plane(i) && state.fsync_p99_ms) {
+                warn_about_fsync(i, *state.fsync_p99_ms);
             }
         }
     }
 
     // The hook for the per-node fdatasync probe: etcd misses heartbeats on a slow disk.
     void warn_about_fsync(std::size_t i, const std::string& text) {
-        long value = 0;
+        double value = 0;
         const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
         if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
             m_report.warnings.push_back("node " + node(i).name + ": " +
-                                        std::string(k_etcd_fsync_probe_path) + " holds '" + text +
-                                        "', not a number of microseconds");
+                                        std::string(k_etcd_fsync_probe_path) + " has p99_ms '" +
+                                        text + "', not a number of milliseconds");
             return;
         }
-        if (value > k_etcd_fsync_limit_us) {
-            m_report.warnings.push_back(
-                "node " + node(i).name + ": etcd's disk is slow: fdatasync p99 " +
-                std::to_string(value / 1000) + "." + std::to_string(value % 1000 / 100) +
-                " ms, over the 10 ms etcd wants (" + std::string(k_etcd_fsync_probe_path) + ")");
+        if (value > k_etcd_fsync_limit_ms) {
+            m_report.warnings.push_back("node " + node(i).name +
+                                        ": etcd's disk is slow: fdatasync p99 " + text +
+                                        " ms, over the 10 ms etcd wants (" +
+                                        std::string(k_etcd_fsync_probe_path) + ")");
         }
     }
 

@@ -15,10 +15,11 @@
 
 namespace uhs::cluster {
 
-// Where the fdatasync probe on a node leaves its 99th percentile, in microseconds (one
-// integer). `cluster up` warns when a control plane's is over k_etcd_fsync_limit_us.
-inline constexpr std::string_view k_etcd_fsync_probe_path = "/var/lib/uhs/etcd-fsync-p99-us";
-inline constexpr long k_etcd_fsync_limit_us = 10000;
+// Where the boot-time etcd disk probe on a control plane (overlays/kubelet) leaves its report,
+// `key=value` lines with `p99_ms=`: the fdatasync p99 of 8 KiB writes on the state volume.
+// `cluster up` warns when it is over k_etcd_fsync_limit_ms.
+inline constexpr std::string_view k_etcd_fsync_probe_path = "/run/uhs/etcd-disk-probe";
+inline constexpr double k_etcd_fsync_limit_ms = 10.0;
 
 // The admin kubeconfig `cluster up` writes: "<dir>/<cluster.name>.kubeconfig", mode 0600.
 std::filesystem::path kubeconfig_path_for(const config::Cluster& cluster);

@@ -4,6 +4,7 @@
 // collected so the user fixes the file in one go.
 #include "builder/config/cluster.hpp"
 
+#include "builder/config/state_paths.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
 
@@ -454,7 +455,8 @@ void read_network(Reader& r, const YAML::Node& node, Network& network) {
 }
 
 void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
-    auto m = r.mapping(node, "storage", {"truenas", "state"}, {"truenas"});
+    auto m = r.mapping(node, "storage", {"truenas", "state", "persist", "ephemeral_control_plane"},
+                       {"truenas"});
     if (!m) {
         return;
     }
@@ -513,6 +515,34 @@ void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
             }
             r.error(r.where("storage.state"), "storage.state", message);
         }
+    }
+    if (auto ephemeral = r.choice(*m, "ephemeral_control_plane", "storage.ephemeral_control_plane",
+                                  {"true", "false"})) {
+        storage.ephemeral_control_plane = *ephemeral == "true";
+    }
+    std::size_t index = 0;
+    for (auto& [path, where] : r.strings(*m, "persist", "storage.persist")) {
+        const std::string field = "storage.persist[" + std::to_string(index++) + "]";
+        if (std::string problem = persist_path_problem(path); !problem.empty()) {
+            r.error(where, field, "'" + path + "' " + problem);
+            continue;
+        }
+        // Two entries must not nest either: each is one bind mount of its own directory.
+        std::string clash;
+        for (const std::string& other : storage.persist) {
+            if (other == path) {
+                clash = "is listed twice";
+            } else if (path.starts_with(other + "/")) {
+                clash = "is inside " + other + ", listed before it";
+            } else if (other.starts_with(path + "/")) {
+                clash = "holds " + other + ", listed before it";
+            }
+        }
+        if (!clash.empty()) {
+            r.error(where, field, "'" + path + "' " + clash);
+            continue;
+        }
+        storage.persist.push_back(path);
     }
 }
 
@@ -966,6 +996,20 @@ void check_cross_fields(Reader& r, const Cluster& c) {
             } else if (n.ip == net.gateway) {
                 r.error(r.where(field + ".ip"), field + ".ip",
                         n.ip.to_string() + " is network.gateway's address");
+            }
+        }
+    }
+    // A control plane on tmpfs state loses etcd and its PKI at every reboot, and cannot rejoin
+    // by itself: only when the file says so.
+    if (c.storage.state == StateStorage::tmpfs && !c.storage.ephemeral_control_plane) {
+        for (const Node& n : c.nodes) {
+            if (n.role == NodeRole::control_plane) {
+                r.error(r.where("storage.state"), "storage.state",
+                        "tmpfs is refused while " + n.name +
+                            " is a control plane: its etcd data and PKI (/var/lib/etcd, "
+                            "/etc/kubernetes) would vanish at every reboot; use iscsi, or say "
+                            "storage.ephemeral_control_plane: true");
+                break;
             }
         }
     }

@@ -70,6 +70,12 @@ struct TrueNas {
 struct Storage {
     TrueNas truenas;
     StateStorage state = StateStorage::iscsi;
+    // storage.persist: paths kept on the state volume besides the product's list
+    // (config/state_paths.hpp), absolute and normalised, in file order.
+    std::vector<std::string> persist;
+    // storage.ephemeral_control_plane: true accepts `state: tmpfs` for control-plane nodes,
+    // whose etcd data and PKI are then lost at every reboot.
+    bool ephemeral_control_plane = false;
 };
 
 struct AptSource {

@@ -8,6 +8,7 @@
 #include "builder/image/manifest.hpp"
 #include "builder/image/node_trees.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/image/state_files.hpp"
 #include "builder/image/tar_writer.hpp"
 #include "builder/rootfs/binfmt.hpp"
 #include "builder/rootfs/configure.hpp"
@@ -25,6 +26,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <map>
@@ -272,6 +274,49 @@ private:
     fs::path m_path;
 };
 
+// Rewrites nodes/ of a complete image when the cluster's node identities changed (a module
+// swapped: `enroll` wrote a new serial and MAC): the new tree is made beside the old one and
+// exchanged with it in one rename, the old one (the dead module's directories among it) is
+// removed, and manifest.json follows. Returns whether anything changed.
+util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const ImageIdInputs& inputs,
+                                      const std::string& image_id, const fs::path& image_dir) {
+    const fs::path nodes = image_dir / "nodes";
+    // write_node_trees writes <dir>/nodes/<node>/ with links to ../../boot: a scratch directory
+    // inside the image gives a fresh nodes/ whose links resolve once it takes nodes/'s place.
+    const fs::path scratch = image_dir / ".nodes-refresh";
+    const fs::path fresh = scratch / "nodes";
+    std::error_code ec;
+    fs::remove_all(scratch, ec);
+    UHS_CHECK(make_dirs(scratch));
+    if (auto written = write_node_trees(cluster, image_id, scratch); !written) {
+        fs::remove_all(scratch, ec);
+        return std::unexpected(written.error());
+    }
+    UHS_CHECK(make_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
+    ::chmod(fresh.c_str(), 0755);
+    const bool had_nodes = fs::is_directory(nodes, ec);
+    if (had_nodes && UHS_TRY(tree_sha256(nodes)) == UHS_TRY(tree_sha256(fresh))) {
+        fs::remove_all(scratch, ec);
+        return false;
+    }
+    if (had_nodes) {
+        if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, nodes.c_str(), RENAME_EXCHANGE) != 0) {
+            const int err = errno;
+            fs::remove_all(scratch, ec);
+            return fail(Errc::io, "cannot exchange ", nodes.string(), ": ", util::errno_text(err));
+        }
+    } else if (::rename(fresh.c_str(), nodes.c_str()) != 0) {
+        const int err = errno;
+        fs::remove_all(scratch, ec);
+        return fail(Errc::io, "cannot move ", fresh.string(), " to ", nodes.string(), ": ",
+                    util::errno_text(err));
+    }
+    fs::remove_all(scratch, ec); // holds the old tree now
+    const json manifest = UHS_TRY(make_manifest(image_dir, inputs));
+    UHS_CHECK(util::write_file_atomic(image_dir / "manifest.json", manifest.dump(2) + "\n"));
+    return true;
+}
+
 } // namespace
 
 fs::path default_stage_cache() {
@@ -380,6 +425,8 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     if (image_is_complete(result.image_dir, result.image_id) &&
         (!options.disk || fs::is_regular_file(result.image_dir / "disk.img"))) {
         result.up_to_date = true;
+        result.nodes_refreshed =
+            UHS_TRY(refresh_node_trees(cluster, inputs, result.image_id, result.image_dir));
         result.phases.push_back({"check", clock.lap()});
         return result;
     }
@@ -480,6 +527,15 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     for (std::size_t i = 0; i < cluster.image.overlay_paths.size(); ++i) {
         say("overlay: " + cluster.image.overlays[i]);
         (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
+    }
+    // The node-state list and the units' RequiresMountsFor= drop-ins, rendered from uhs's own
+    // list and storage.persist, laid over the root like one more overlay (same modes, owners
+    // and mtimes).
+    {
+        const fs::path generated = temp.path() / "state-files";
+        UHS_CHECK(write_generated_tree(render_state_files(cluster), generated));
+        say("overlay: (generated) node state list and drop-ins");
+        (void)UHS_TRY(rootfs::apply_overlay(generated, root, sde));
     }
     UHS_CHECK(install_authorized_keys(cluster, root, sde));
     result.phases.push_back({"overlays", clock.lap()});

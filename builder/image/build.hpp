@@ -43,7 +43,10 @@ struct PhaseTime {
 struct BuildResult {
     std::string image_id;
     std::filesystem::path image_dir;
-    bool up_to_date = false;      // the complete image existed: nothing was done
+    bool up_to_date = false; // the complete image existed: nothing was done but nodes/
+    // An up-to-date image's nodes/ was rewritten because the cluster's serials or MACs changed
+    // (`enroll` of a new module): node identity is not part of the image-id.
+    bool nodes_refreshed = false;
     bool stage_cache_hit = false; // the configured root came from the stage cache
     std::string stage_key;
     std::int64_t source_date_epoch = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/image_id.hpp"
 
+#include "builder/config/state_paths.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/version.hpp"
@@ -78,6 +79,13 @@ nlohmann::json image_config_subset(const config::Cluster& c) {
         // The URI is left out: a mirror serves the same bytes, which the lock pins by hash.
         sources.push_back({{"name", s.name}, {"suites", s.suites}, {"components", s.components}});
     }
+    // The persisted paths reach the image (the build renders them into it), uhs's own list
+    // included: a change to it is a new image.
+    json persist = json::array();
+    for (const auto& p : config::persistent_paths(c.storage.persist)) {
+        persist.push_back(std::string(config::to_string(p.kind)) + " " + p.path + " " + p.mode +
+                          " " + p.units);
+    }
     std::vector<std::string> dns;
     for (const auto& ip : c.network.dns) {
         dns.push_back(ip.to_string());
@@ -90,7 +98,7 @@ nlohmann::json image_config_subset(const config::Cluster& c) {
           {"timezone", c.cluster.timezone},
           {"ssh_authorized_keys", c.cluster.ssh_authorized_keys}}},
         {"network", {{"dns", dns}, {"gateway", c.network.gateway.to_string()}}},
-        {"storage", {{"state", config::to_string(c.storage.state)}}},
+        {"storage", {{"state", config::to_string(c.storage.state)}, {"persist", persist}}},
         {"image",
          {{"architecture", c.image.architecture},
           {"variant", config::to_string(c.image.variant)},

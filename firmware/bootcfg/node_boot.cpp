@@ -78,6 +78,9 @@ std::string render_cmdline(const config::Cluster& cluster, const config::Node& n
     line += " rootwait systemd.hostname=" + node.name;
     line += " cgroup_enable=memory cgroup_memory=1";
     line += " uhs.node=" + node.name;
+    // The role: the image is the same for every node, so units that only a control plane runs
+    // (the etcd disk probe) look here.
+    line += " uhs.role=" + std::string(config::to_string(node.role));
     line += " uhs.state=" + std::string(config::to_string(cluster.storage.state));
     if (cluster.storage.state == config::StateStorage::iscsi) {
         line += " uhs.iscsi.portal=" + truenas.host + ":" + std::to_string(k_iscsi_port);

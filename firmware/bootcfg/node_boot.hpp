@@ -22,7 +22,7 @@ std::string iscsi_initiator_iqn(const config::Cluster& cluster, const config::No
 
 // The kernel command line a node boots with: the image's root read-only over NFS (vers=3 unless
 // the cluster asks for 4; an initramfs's klibc nfsmount cannot do v4), the node's static
-// address and host name (so nothing node-specific lives in the shared root), the cgroup
+// address, host name and role (so nothing node-specific lives in the shared root), the cgroup
 // switches Raspberry Pi kernels need for kubelet, and where per-node state comes from
 // (uhs.state=tmpfs|iscsi; for iscsi also uhs.iscsi.portal/target/initiator/lun, which the
 // image's uhs-state generator reads: see overlays/README.md).

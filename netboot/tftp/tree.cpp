@@ -147,6 +147,60 @@ util::Status Tree::prepare() const {
     return {};
 }
 
+namespace {
+
+// Copies one node directory of an image and links the shared boot entries it lacks.
+util::Status copy_node_dir(const fs::path& from, const fs::path& node_dir,
+                           const std::vector<std::string>& boot_entries) {
+    std::error_code ec;
+    UHS_CHECK(copy_tree(from, node_dir));
+    // Per-node files win over shared ones of the same name.
+    for (const std::string& entry : boot_entries) {
+        if (fs::exists(fs::symlink_status(node_dir / entry, ec))) {
+            continue;
+        }
+        fs::create_symlink(fs::path("../../boot") / entry, node_dir / entry, ec);
+        if (ec) {
+            return util::fail(util::Errc::io, "cannot link ", (node_dir / entry).string(), ": ",
+                              ec.message());
+        }
+    }
+    return {};
+}
+
+// An image imported before: its boot/ is never touched, but node directories the image gained
+// since (`uhs-image build` after `enroll` of a new module: same image-id, new serial and MAC)
+// are added, each copied beside its place and renamed into it.
+util::Status add_new_node_dirs(const fs::path& src, const fs::path& dest) {
+    std::error_code ec;
+    if (!fs::is_directory(src / "nodes", ec)) {
+        return {};
+    }
+    const auto boot_entries = UHS_TRY(util::list_dir_sorted(dest / "boot"));
+    const auto dirs = UHS_TRY(util::list_dir_sorted(src / "nodes"));
+    for (const std::string& dir : dirs) {
+        if (!is_plain_name(dir) || !fs::is_directory(src / "nodes" / dir, ec) ||
+            fs::exists(fs::symlink_status(dest / "nodes" / dir, ec))) {
+            continue;
+        }
+        UHS_CHECK(make_dir(dest / "nodes"));
+        ::chmod((dest / "nodes").c_str(), 0755);
+        const fs::path tmp = dest / "nodes" / (".tmp-" + dir + "-" + std::to_string(::getpid()));
+        fs::remove_all(tmp, ec);
+        UHS_CHECK(copy_node_dir(src / "nodes" / dir, tmp, boot_entries));
+        if (::rename(tmp.c_str(), (dest / "nodes" / dir).c_str()) != 0) {
+            const int err = errno;
+            fs::remove_all(tmp, ec);
+            return util::fail(util::Errc::io, "cannot rename ", tmp.string(), ": ",
+                              util::errno_text(err));
+        }
+        UHS_CHECK(fsync_dir(dest / "nodes"));
+    }
+    return {};
+}
+
+} // namespace
+
 util::Status Tree::import_image(const fs::path& images_dir, const std::string& image_id) const {
     if (!is_plain_name(image_id)) {
         return util::fail(util::Errc::invalid_input, "image id '", image_id,
@@ -156,7 +210,7 @@ util::Status Tree::import_image(const fs::path& images_dir, const std::string& i
     const fs::path dest = m_root / ".images" / image_id;
     std::error_code ec;
     if (fs::is_directory(dest, ec)) {
-        return {};
+        return add_new_node_dirs(src, dest);
     }
     if (!fs::is_directory(src / "boot", ec)) {
         return util::fail(util::Errc::not_found, src.string(),
@@ -181,20 +235,8 @@ util::Status Tree::import_image(const fs::path& images_dir, const std::string& i
             if (!is_plain_name(dir) || !fs::is_directory(src / "nodes" / dir, ec)) {
                 continue;
             }
-            const fs::path node_dir = tmp / "nodes" / dir;
-            UHS_CHECK(copy_tree(src / "nodes" / dir, node_dir));
+            UHS_CHECK(copy_node_dir(src / "nodes" / dir, tmp / "nodes" / dir, boot_entries));
             ::chmod((tmp / "nodes").c_str(), 0755);
-            // Per-node files win over shared ones of the same name.
-            for (const std::string& entry : boot_entries) {
-                if (fs::exists(fs::symlink_status(node_dir / entry, ec))) {
-                    continue;
-                }
-                fs::create_symlink(fs::path("../../boot") / entry, node_dir / entry, ec);
-                if (ec) {
-                    return util::fail(util::Errc::io, "cannot link ", (node_dir / entry).string(),
-                                      ": ", ec.message());
-                }
-            }
         }
     }
     if (::rename(tmp.c_str(), dest.c_str()) != 0) {

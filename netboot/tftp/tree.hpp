@@ -31,8 +31,10 @@ public:
     util::Status prepare() const;
 
     // Copies `images_dir/<image_id>` (layout of `uhs-image build`: boot/ and nodes/<dir>/) into
-    // .images/<image_id>, through a temporary directory renamed into place; does nothing when
-    // it is already there. Fails when the id is not a plain name or the image has no boot/.
+    // .images/<image_id>, through a temporary directory renamed into place. An image already
+    // there keeps its boot/ and node directories and only gains the node directories the
+    // source has and it lacks (a module swap: `enroll`, then `build`, same image-id). Fails
+    // when the id is not a plain name or the image has no boot/.
     util::Status import_image(const std::filesystem::path& images_dir,
                               const std::string& image_id) const;
 

@@ -21,7 +21,7 @@ TEST_CASE("cmdline.txt mounts the image read-only over NFSv3 with the node's own
           "console=ttyAMA10,115200 console=tty1 root=/dev/nfs "
           "nfsroot=10.1.0.5:/mnt/tank/uhs/images/0123abcd,vers=3,tcp,nolock ro "
           "ip=10.1.0.11::10.1.0.1:255.255.255.0:n1::off:10.1.0.1 rootwait systemd.hostname=n1 "
-          "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.state=iscsi "
+          "cgroup_enable=memory cgroup_memory=1 uhs.node=n1 uhs.role=control-plane uhs.state=iscsi "
           "uhs.iscsi.portal=10.1.0.5:3260 uhs.iscsi.target=iqn.2005-10.org.freenas.ctl:uhs-test-n1 "
           "uhs.iscsi.initiator=iqn.2025-01.arpa.home.test:uhs-test-n1 uhs.iscsi.lun=0 "
           "uhs.bootserver=10.1.0.2 uhs.image=0123abcd\n");

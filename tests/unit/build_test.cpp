@@ -3,6 +3,7 @@
 #include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
 #include "builder/image/manifest.hpp"
+#include "builder/image/node_trees.hpp"
 #include "builder/util/fs.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -185,6 +186,74 @@ TEST_CASE_METHOD(Fixture, "build of a complete image does nothing and says so") 
     CHECK(built->image_id == id);
     CHECK(built->image_dir == dir.path() / "out" / id);
     CHECK(seconds < 2.0);
+    CHECK(chroot.calls == 0);
+    CHECK(commands.calls == 0);
+}
+
+TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, nothing else") {
+    write_lock();
+    auto inputs = image::collect_image_id_inputs(cluster);
+    REQUIRE(inputs);
+    const std::string id = *inputs->image_id();
+    const fs::path image = dir.path() / "out" / id;
+    fs::create_directories(image / "boot");
+    REQUIRE(util::write_file_atomic(image / "rootfs.tar", "tar"));
+    REQUIRE(image::write_node_trees(cluster, id, image));
+    REQUIRE(util::write_file_atomic(image / "manifest.json",
+                                    image::make_manifest(image, *inputs)->dump(2)));
+    const std::string old_dir = *cluster.nodes[0].serial_directory();
+    const std::string old_mac = *cluster.nodes[0].mac_directory();
+    REQUIRE(fs::is_directory(image / "nodes" / old_dir));
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    // Unchanged identities: nothing to do.
+    auto same = image::build_image(cluster, options(), chroot, commands);
+    REQUIRE(same);
+    CHECK(same->up_to_date);
+    CHECK_FALSE(same->nodes_refreshed);
+    // The module in n1's slot replaced (what `enroll` writes): same image, new directories.
+    config::Cluster swapped = cluster;
+    swapped.nodes[0].serial = "deadbeef";
+    swapped.nodes[0].mac = config::MacAddress::parse("2c:cf:67:de:ad:01");
+    auto built = image::build_image(swapped, options(), chroot, commands);
+    REQUIRE(built);
+    CHECK(built->up_to_date);
+    CHECK(built->nodes_refreshed);
+    CHECK(built->image_id == id);
+    CHECK(fs::is_regular_file(image / "nodes/deadbeef/cmdline.txt"));
+    CHECK(fs::is_regular_file(image / "nodes/2c-cf-67-de-ad-01/cmdline.txt"));
+    CHECK(fs::is_symlink(image / "nodes/deadbeef/overlays"));
+    CHECK_FALSE(fs::exists(image / "nodes" / old_dir));
+    CHECK_FALSE(fs::exists(image / "nodes" / old_mac));
+    CHECK(*util::read_file(image / "nodes/deadbeef/cmdline.txt") ==
+          *util::read_file(image / "nodes/2c-cf-67-de-ad-01/cmdline.txt"));
+    const auto listed = util::read_file(image / "manifest.json");
+    REQUIRE(listed);
+    CHECK(listed->find("nodes/deadbeef/cmdline.txt") != std::string::npos);
+    CHECK(listed->find("nodes/" + old_dir + "/") == std::string::npos);
+    CHECK(image::image_is_complete(image, id));
+    const auto names = util::list_dir_sorted(image);
+    REQUIRE(names);
+    for (const auto& name : *names) {
+        CHECK_FALSE(name.starts_with(".nodes-"));
+    }
+    auto again = image::build_image(swapped, options(), chroot, commands);
+    REQUIRE(again);
+    CHECK_FALSE(again->nodes_refreshed);
+    // The same with a relative --out (as the CLI is usually given): the links still resolve.
+    {
+        const test::ScopedChdir in(dir.path());
+        image::BuildOptions relative = options();
+        relative.out_dir = "out";
+        swapped.nodes[0].serial = "feedf00d";
+        auto moved = image::build_image(swapped, relative, chroot, commands);
+        REQUIRE(moved);
+        CHECK(moved->nodes_refreshed);
+    }
+    CHECK(fs::is_regular_file(image / "nodes/feedf00d/config.txt"));
+    CHECK(fs::is_symlink(image / "nodes/feedf00d/overlays"));
+    CHECK(fs::read_symlink(image / "nodes/feedf00d/overlays") == "../../boot/overlays");
+    CHECK_FALSE(fs::exists(image / "nodes/deadbeef"));
     CHECK(chroot.calls == 0);
     CHECK(commands.calls == 0);
 }

@@ -48,7 +48,7 @@ public:
         bool admin_conf = false;
         bool unreachable = false;
         bool validate_fails = false;
-        std::optional<std::string> fsync_p99_us;
+        std::optional<std::string> fsync_p99_ms;
     };
     struct Call {
         std::string node;
@@ -76,8 +76,8 @@ public:
         if (has("for f in kubelet.conf admin.conf")) {
             out.out = std::string("kubelet.conf=") + (node.kubelet_conf ? "yes" : "no") +
                       "\nadmin.conf=" + (node.admin_conf ? "yes" : "no") + "\n";
-            if (node.fsync_p99_us) {
-                out.out += "etcd-fsync-p99-us=" + *node.fsync_p99_us + "\n";
+            if (node.fsync_p99_ms) {
+                out.out += "etcd-fsync-p99-ms=" + *node.fsync_p99_ms + "\n";
             }
         } else if (has("kubeadm config validate") && !has("kubeadm init --config") &&
                    !has("kubeadm join")) {
@@ -485,15 +485,15 @@ TEST_CASE("a slow etcd disk on a control plane is warned about", "[cluster]") {
     test::TestDir dir;
     const auto cluster = example();
     FakeNodes nodes;
-    nodes.nodes["cm5-1"].fsync_p99_us = "23456";
-    nodes.nodes["cm5-2"].fsync_p99_us = "99999"; // a worker runs no etcd
+    nodes.nodes["cm5-1"].fsync_p99_ms = "23.46";
+    nodes.nodes["cm5-2"].fsync_p99_ms = "99.99"; // a worker runs no etcd
     auto report = cluster_up(cluster, nodes, options_in(dir));
     CHECK(report.ok());
     REQUIRE(report.warnings.size() == 1);
-    CHECK(report.warnings[0].find("node cm5-1: etcd's disk is slow: fdatasync p99 23.4 ms") == 0);
-    nodes.nodes["cm5-1"].fsync_p99_us = "800";
+    CHECK(report.warnings[0].find("node cm5-1: etcd's disk is slow: fdatasync p99 23.46 ms") == 0);
+    nodes.nodes["cm5-1"].fsync_p99_ms = "0.80";
     CHECK(cluster_up(cluster, nodes, options_in(dir)).warnings.empty());
-    nodes.nodes["cm5-1"].fsync_p99_us = "fast";
+    nodes.nodes["cm5-1"].fsync_p99_ms = "fast";
     CHECK(cluster_up(cluster, nodes, options_in(dir)).warnings.size() == 1);
 }
 

@@ -175,3 +175,26 @@ TEST_CASE("a switch recorded while a pending one is applied waits for the next b
     CHECK(*recovered == "img-b");
     CHECK(tree.current_image("a1b2c3d4") == "img-b");
 }
+
+TEST_CASE("an imported image gains the node directories a module swap added, boot/ untouched") {
+    test::TestDir dir;
+    const fs::path images = dir.path() / "out";
+    make_image(images, "img-a", "a1b2c3d4");
+    const Tree tree(dir.path() / "tftproot");
+    REQUIRE(tree.import_image(images, "img-a"));
+    // `enroll` of a new module, then `build`: same image-id, a new serial directory.
+    put(images / "img-a" / "nodes" / "deadbeef" / "config.txt", "config swapped");
+    put(images / "img-a" / "nodes" / "deadbeef" / "cmdline.txt", "cmd swapped");
+    put(images / "img-a" / "boot" / "kernel_2712.img", "a changed kernel must not be copied");
+    REQUIRE(tree.import_image(images, "img-a"));
+    const fs::path imported = tree.root() / ".images/img-a";
+    CHECK(read(imported / "nodes/deadbeef/cmdline.txt") == "cmd swapped");
+    CHECK(fs::is_symlink(imported / "nodes/deadbeef/kernel_2712.img"));
+    CHECK(read(imported / "nodes/deadbeef/kernel_2712.img") == "kernel img-a");
+    CHECK(read(imported / "nodes/a1b2c3d4/cmdline.txt") == "cmd img-a");
+    REQUIRE(tree.switch_directory("deadbeef", "img-a"));
+    CHECK(read(tree.root() / "deadbeef" / "config.txt") == "config swapped");
+    const auto names = util::list_dir_sorted(imported / "nodes");
+    REQUIRE(names);
+    CHECK(*names == std::vector<std::string>{"a1b2c3d4", "deadbeef"});
+}

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "builder/image/state_files.hpp"
+
+#include "builder/config/state_paths.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/strings.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace uhs::image {
+
+namespace fs = std::filesystem;
+
+std::vector<GeneratedFile> render_state_files(const config::Cluster& cluster) {
+    const auto paths = config::persistent_paths(cluster.storage.persist);
+    std::string list =
+        "# Written by uhs-image build: the paths this node keeps on its state volume\n"
+        "# (/var/lib/uhs/state/<path>), from uhs's own list and the cluster file's\n"
+        "# storage.persist. Read by the uhs-state generator, /usr/lib/uhs/state-seed and\n"
+        "# /usr/lib/uhs/ssh-hostkeys. One per line: KIND PATH MODE (the mode when the image has\n"
+        "# no such directory to seed it from).\n";
+    std::map<std::string, std::vector<std::string>> by_unit;
+    for (const config::PersistentPath& p : paths) {
+        list += std::string(config::to_string(p.kind)) + " " + p.path + " " + p.mode + "\n";
+        for (std::string_view unit : util::split(p.units, ' ')) {
+            if (!unit.empty()) {
+                by_unit[std::string(unit)].push_back(p.path);
+            }
+        }
+    }
+    std::vector<GeneratedFile> files;
+    files.push_back({std::string(k_state_list_path), list});
+    for (const auto& [unit, unit_paths] : by_unit) {
+        std::string text = "# Written by uhs-image build from the list of persisted paths\n"
+                           "# (/usr/lib/uhs/state-paths): " +
+                           unit +
+                           " starts only once they are mounted from this node's\n"
+                           "# state volume, never on the tmpfs root instead.\n"
+                           "[Unit]\n"
+                           "RequiresMountsFor=";
+        for (std::size_t i = 0; i < unit_paths.size(); ++i) {
+            text += (i == 0 ? "" : " ") + unit_paths[i];
+        }
+        files.push_back({"usr/lib/systemd/system/" + unit + ".d/uhs-state.conf", text + "\n"});
+    }
+    std::sort(files.begin(), files.end(),
+              [](const GeneratedFile& a, const GeneratedFile& b) { return a.path < b.path; });
+    return files;
+}
+
+util::Status write_generated_tree(const std::vector<GeneratedFile>& files, const fs::path& dir) {
+    for (const GeneratedFile& file : files) {
+        const fs::path path = dir / file.path;
+        std::error_code ec;
+        fs::create_directories(path.parent_path(), ec);
+        if (ec) {
+            return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
+                              ec.message());
+        }
+        UHS_CHECK(util::write_file_atomic(path, file.text));
+    }
+    return {};
+}
+
+} // namespace uhs::image
