@@ -24,7 +24,8 @@ constexpr std::string_view k_probe_script =
     "  if [ -e /etc/kubernetes/$f ]; then echo \"$f=yes\"; else echo \"$f=no\"; fi\n"
     "done\n"
     "if [ -r /run/uhs/etcd-disk-probe ]; then\n"
-    "  printf 'etcd-fsync-p99-ms=%s\\n' \"$(sed -n 's/^p99_ms=//p' /run/uhs/etcd-disk-probe | head -c 32)\"\n"
+    "  printf 'etcd-fsync-p99-ms=%s\\n' \"$(sed -n 's/^p99_ms=//p' /run/uhs/etcd-disk-probe | head "
+    "-c 32)\"\n"
     "fi\n";
 
 // Writes standard input (the kubeadm config) to a private temp file, has kubeadm check it,
@@ -185,10 +186,9 @@ private:
             return;
         }
         if (value > k_etcd_fsync_limit_ms) {
-            m_report.warnings.push_back("node " + node(i).name +
-                                        ": etcd's disk is slow: fdatasync p99 " + text +
-                                        " ms, over the 10 ms etcd wants (" +
-                                        std::string(k_etcd_fsync_probe_path) + ")");
+            m_report.warnings.push_back(
+                "node " + node(i).name + ": etcd's disk is slow: fdatasync p99 " + text +
+                " ms, over the 10 ms etcd wants (" + std::string(k_etcd_fsync_probe_path) + ")");
         }
     }
 

@@ -62,8 +62,11 @@ TEST_CASE("the worked example validates: six CM5 Lite nodes, one control plane")
     CHECK(cluster->nodes[0].role == NodeRole::control_plane);
     CHECK(cluster->nodes[0].serial_directory() == "a1b2c301");
     CHECK(cluster->nodes[5].mac_directory() == "2c-cf-67-a1-c3-06");
-    CHECK(cluster->image.sources.size() == 2);
-    CHECK(cluster->image.sources[1].is_flat());
+    REQUIRE(cluster->image.sources.size() == 3); // debian (with backports), security, kubernetes
+    CHECK(cluster->image.sources[1].suites == std::vector<std::string>{"trixie-security"});
+    CHECK(cluster->image.sources[2].is_flat());
+    CHECK(cluster->image.kernel == "linux-image-arm64/trixie-backports");
+    CHECK(cluster->nodes[0].device_tree == "bcm2712-rpi-5-b.dtb");
     CHECK(cluster->image.overlays.size() == 6);
     CHECK(cluster->storage.state == StateStorage::iscsi);
 }
