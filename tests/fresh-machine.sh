@@ -97,6 +97,8 @@ in_chroot() {
   unshare --mount --pid --fork --propagation private bash -c '
     set -e
     root=$1
+    # Its / a mount point of its own, as on a machine or in a container (the build makes / private).
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount -t sysfs sysfs "$root/sys"
     mount --rbind /dev "$root/dev"

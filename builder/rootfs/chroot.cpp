@@ -67,7 +67,9 @@ struct ChildPlan {
 [[noreturn]] void run_child(const ChildPlan& plan) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-        child_fail(plan, "make / private");
+        // EINVAL: "/" is not a mount point (a plain chroot); bind its root onto itself first.
+        child_fail(plan,
+                   errno == EINVAL ? "make / private (is / a mount point?)" : "make / private");
     }
     for (const std::string& dir : plan.dirs) {
         ::mkdir(dir.c_str(), 0755);
