@@ -41,7 +41,7 @@ for n in 1 2 3 4 5 6; do
   contains "plan lists node $n" "tftp a1b2c30$n/  ->  nodes/a1b2c30$n/{config.txt,cmdline.txt}"
   contains "plan lists node $n by MAC" "tftp 2c-cf-67-a1-c3-0$n/"
 done
-contains "plan names the CM5 Lite device tree" "bcm2712-rpi-cm5l-cm5io.dtb"
+contains "plan names the device tree the nodes choose (the Pi 5 tree)" "boots kernel_2712.img + initramfs_2712 + bcm2712-rpi-5-b.dtb"
 
 check "plan --json" 0 "$uhs_image" plan configs/super6c-cm5.yaml --json
 contains "plan --json" '"netboot_directories": ['
