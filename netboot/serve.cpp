@@ -212,8 +212,8 @@ enum class Publish { no, yes };
 // Loads the cluster file; with Publish::yes also publishes its nodes' trees.
 util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, std::ostream& log,
                           Publish publish) {
-    auto cluster =
-        config::load_cluster(options.cluster_file, {config::default_overlay_search_path()});
+    auto cluster = config::load_cluster(
+        options.cluster_file, {config::default_overlay_search_path(), config::CheckKeyrings::no});
     if (!cluster) {
         std::string all;
         for (const auto& d : cluster.error()) {

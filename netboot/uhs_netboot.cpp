@@ -21,7 +21,8 @@ namespace {
 // every module in the carrier will be recognised before powering it on.
 int run_check(const util::ParsedArgs& args, util::Io& io) {
     const std::string& file = args.positionals.at(0);
-    auto cluster = config::load_cluster(file, {config::default_overlay_search_path()});
+    auto cluster = config::load_cluster(
+        file, {config::default_overlay_search_path(), config::CheckKeyrings::no});
     if (!cluster) {
         for (const auto& d : cluster.error()) {
             io.err << d.to_string() << '\n';
@@ -54,7 +55,8 @@ int run_check(const util::ParsedArgs& args, util::Io& io) {
 }
 
 std::optional<config::Cluster> load_or_report(const std::string& file, util::Io& io) {
-    auto cluster = config::load_cluster(file, {config::default_overlay_search_path()});
+    auto cluster = config::load_cluster(
+        file, {config::default_overlay_search_path(), config::CheckKeyrings::no});
     if (!cluster) {
         for (const auto& d : cluster.error()) {
             io.err << d.to_string() << '\n';

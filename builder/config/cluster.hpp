@@ -173,8 +173,13 @@ struct Cluster {
 using Diagnostics = std::vector<Diagnostic>;
 
 // Where bare overlay names ("base") are looked up, in order.
+enum class CheckKeyrings { yes, no };
+
 struct LoadOptions {
     std::vector<std::filesystem::path> overlay_search_path;
+    // no: the keyrings are resolved but not opened. The boot service reads the cluster file
+    // after dropping to its service user, which may not read (or need) the admin's keyrings.
+    CheckKeyrings check_keyrings = CheckKeyrings::yes;
 };
 
 // The default overlay search path: $UHS_OVERLAY_PATH (colon-separated), then the overlays/

@@ -203,3 +203,18 @@ TEST_CASE("the image-id needs the lock and ignores per-node identity") {
     REQUIRE(util::write_file_atomic(image::lock_path_for(file), "lock v2\n"));
     CHECK(inputs().image_id() != id);
 }
+
+TEST_CASE("the boot service loads a cluster file without opening its keyrings") {
+    test::TestDir dir;
+    std::string text = *util::read_file(test::data_dir() / "configs/good.yaml");
+    const fs::path file = dir.path() / "cluster.yaml";
+    // good.yaml's keyrings are relative to tests/configs; here they do not exist at all.
+    REQUIRE(util::write_file_atomic(file, text));
+    auto checked = load_cluster(file, test_options());
+    CHECK_FALSE(checked);
+    LoadOptions unchecked = test_options();
+    unchecked.check_keyrings = CheckKeyrings::no;
+    auto loaded = load_cluster(file, unchecked);
+    REQUIRE(loaded);
+    CHECK_FALSE(loaded->image.sources.empty());
+}
