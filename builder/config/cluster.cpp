@@ -546,9 +546,6 @@ void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
     }
 }
 
-// What stands for a keyring's content when LoadOptions says not to open it.
-constexpr std::string_view k_keyring_unchecked = "(not opened)";
-
 // True when the file starts like an OpenPGP public key: armored, or a binary public-key packet.
 bool looks_like_keyring(const std::string& head) {
     if (head.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
@@ -625,10 +622,9 @@ void read_sources(Reader& r, const YAML::Node& node, std::vector<AptSource>& sou
             const fs::path path = fs::path(*keyring).is_absolute()
                                       ? fs::path(*keyring)
                                       : (r.base_dir() / *keyring).lexically_normal();
-            auto head = r.options().check_keyrings == CheckKeyrings::yes
-                            ? util::read_file(path)
-                            : util::Result<std::string>(std::string(k_keyring_unchecked));
-            if (!head) {
+            if (r.options().check_keyrings == CheckKeyrings::no) {
+                source.keyring = fs::absolute(path);
+            } else if (auto head = util::read_file(path); !head) {
                 // A keyring that must be fetched by hand (the Raspberry Pi archive's) is
                 // explained in the README beside it: say so, so the user knows where to look.
                 std::error_code ec;
@@ -640,7 +636,7 @@ void read_sources(Reader& r, const YAML::Node& node, std::vector<AptSource>& sou
                             (missing && fs::exists(readme, ec)
                                  ? " (" + readme.string() + " says how to get it)"
                                  : std::string()));
-            } else if (*head != k_keyring_unchecked && !looks_like_keyring(*head)) {
+            } else if (!looks_like_keyring(*head)) {
                 r.error(r.where(field + ".keyring"), field + ".keyring",
                         path.string() + " is not an OpenPGP public keyring");
             } else {
