@@ -165,8 +165,10 @@ stop_sshd() {
   done
   SSHD_PID[$1]=
 }
-# Runs a command in a node's mount namespace (where its sshd sees its /etc).
-on_node() { local node=$1; shift; nsenter -t "${SSHD_PID[$node]}" -m -- "$@"; }
+# Runs a command in a node's mount namespace (where its sshd sees its /etc). Entering a mount
+# namespace moves the caller to that namespace's root; in a chroot (tests/fresh-machine.sh) that
+# is the host's /, outside the overlay, so -r -w take sshd's own root and directory too.
+on_node() { local node=$1; shift; nsenter -t "${SSHD_PID[$node]}" -m -r -w -- "$@"; }
 for node in "${NODES[@]}"; do start_sshd "$node"; done
 
 up() {
