@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "netboot/serve.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/util/cli.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
@@ -256,7 +257,7 @@ util::Result<Loaded> load(const ServeOptions& options, const tftp::Tree& tree, s
         if (!s.directories.empty()) {
             s.image = tree.current_image(s.directories.front()).value_or("");
         }
-        if (node.model == config::BoardModel::uefi_arm64) {
+        if (!config::board_for(node.model).raspberry_pi_firmware()) {
             k.kind = dhcp::ClientKind::uefi_arm64;
             k.serial.reset();
             if (auto d = node.mac_directory()) {

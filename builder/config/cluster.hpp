@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "builder/config/board.hpp"
 #include "builder/config/net.hpp"
 
 #include <expected>
@@ -26,20 +27,16 @@ struct Diagnostic {
     std::string to_string(std::string_view severity = "error") const;
 };
 
-// uefi_arm64: a generic arm64 board (or a Pi 4 with UEFI firmware) that network-boots through
-// UEFI PXE; it has no Raspberry Pi serial and is recognised by its MAC.
-enum class BoardModel { cm5, cm5_lite, pi5, cm4, uefi_arm64 };
 enum class NodeRole { control_plane, worker };
 enum class StateStorage { iscsi, tmpfs };
 enum class Variant { minbase, important, standard };
 
-std::string_view to_string(BoardModel model);
 std::string_view to_string(NodeRole role);
 std::string_view to_string(StateStorage state);
 std::string_view to_string(Variant variant);
 
-// Per-model facts (SoC, boot file names, device tree, NIC drivers) are in
-// firmware/bootcfg/boards.hpp.
+// Per-model facts (names, SoC, boot file names, device tree, NIC drivers) are the board table's
+// (board.hpp).
 
 struct ClusterInfo {
     std::string name;
@@ -149,7 +146,7 @@ struct Node {
     Ipv4 ip;
     NodeRole role = NodeRole::worker;
     // The device tree (a .dtb of the image's kernel) the node boots with; empty: the board's
-    // default name (firmware/bootcfg/boards.cpp).
+    // default name (builder/config/board.cpp).
     std::string device_tree;
     SourceLocation location;
 

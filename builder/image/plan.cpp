@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/plan.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/util/fs.hpp"
-#include "firmware/bootcfg/boards.hpp"
 
 #include <algorithm>
 #include <set>
@@ -13,7 +13,7 @@ namespace uhs::image {
 using config::BoardModel;
 
 BootFiles boot_files_for(BoardModel model) {
-    const bootcfg::Board& board = bootcfg::board_for(model);
+    const config::Board& board = config::board_for(model);
     return BootFiles{
         std::string(board.kernel),
         std::string(board.initramfs),
@@ -149,7 +149,8 @@ nlohmann::json to_json(const BuildPlan& plan) {
         const config::Node& n = *np.node;
         // Before a build every check is pending: {"check": NAME, "ok": null}.
         json checks = boot_chain_to_json(np.boot_chain)["checks"];
-        if (np.boot_chain_state == "pending" && bootcfg::board_for(n.model).soc != 0) {
+        if (np.boot_chain_state == "pending" &&
+            config::board_for(n.model).raspberry_pi_firmware()) {
             for (std::string_view check : bootcfg::boot_chain_checks()) {
                 checks.push_back({{"check", check}, {"ok", nullptr}});
             }

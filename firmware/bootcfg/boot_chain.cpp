@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "firmware/bootcfg/boot_chain.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
-#include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
 
 #include <algorithm>
@@ -20,6 +20,8 @@
 namespace uhs::bootcfg {
 
 namespace fs = std::filesystem;
+using config::Board;
+using config::board_for;
 
 std::string Finding::to_line() const {
     return "node " + node + ": " + file + ": " + message;
@@ -575,7 +577,7 @@ std::vector<Finding> check_boot_chain(std::span<const NodeBoot> nodes, const fs:
                                       const KernelFacts& kernel, const ChainLimits& limits) {
     Checker checker(boot_dir, kernel, limits);
     for (const NodeBoot& node : nodes) {
-        if (board_for(node.model).soc != 0) {
+        if (board_for(node.model).raspberry_pi_firmware()) {
             checker.run(node);
         }
     }

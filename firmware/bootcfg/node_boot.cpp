@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "firmware/bootcfg/node_boot.hpp"
 
-#include "firmware/bootcfg/boards.hpp"
+#include "builder/config/board.hpp"
+
+#include <map>
+#include <optional>
 
 namespace uhs::bootcfg {
 
-using config::BoardModel;
+using config::Board;
+using config::board_for;
 
 std::string nfs_export_path(const config::Cluster& cluster, std::string_view image_id) {
     return "/mnt/" + cluster.storage.truenas.dataset + "/images/" + std::string(image_id);
 }
 
 namespace {
-
-bool is_bcm2711(BoardModel model) {
-    return board_for(model).soc == 2711;
-}
 
 std::string netmask(const config::Ipv4Prefix& subnet) {
     return config::Ipv4{subnet.mask()}.to_string();
@@ -126,46 +126,44 @@ std::string render_disk_cmdline(std::string_view root_partuuid, std::string_view
 }
 
 std::string render_disk_config_txt(const config::Cluster& cluster, std::string_view image_id) {
-    // Per SoC family: whether the cluster has one, and the device tree its nodes name when they
-    // all name the same one (one card serves any of them; the firmware's OS check wants the
-    // file device_tree= names, or the board's own default, which no Debian kernel ships).
+    // Per SoC family the cluster has (its boards share the filter, kernel and initramfs; the
+    // board table's test holds them to it): the device tree its nodes name when they all name
+    // the same one (one card serves any of them; the firmware's OS check wants the file
+    // device_tree= names, or the board's own default, which no Debian kernel ships).
     struct Family {
-        bool present = false;
+        const Board* board = nullptr;
         std::optional<std::string> device_tree; // "" once two nodes disagree or one names none
     };
-    Family bcm2711, bcm2712;
+    std::map<int, Family> families; // by SoC number: [cm4] (2711) comes before [pi5] (2712)
     for (const config::Node& node : cluster.nodes) {
-        if (node.model == BoardModel::uefi_arm64) {
+        const Board& board = board_for(node.model);
+        if (!board.raspberry_pi_firmware()) {
             continue; // UEFI firmware reads no config.txt
         }
-        Family& family = is_bcm2711(node.model) ? bcm2711 : bcm2712;
-        if (!family.present) {
+        auto [it, first] = families.try_emplace(board.soc);
+        Family& family = it->second;
+        if (first) {
+            family.board = &board;
             family.device_tree = node.device_tree;
         } else if (family.device_tree != node.device_tree) {
             family.device_tree = "";
         }
-        family.present = true;
     }
-    auto section = [](std::string& text, const Family& family, std::string_view filter,
-                      std::string_view kernel, std::string_view initramfs) {
-        if (!family.present) {
-            return;
-        }
-        text += std::string(filter) + "\n";
-        text += "kernel=" + std::string(kernel) + "\n";
-        text += "initramfs " + std::string(initramfs) + " followkernel\n";
-        if (family.device_tree && !family.device_tree->empty()) {
-            text += "device_tree=" + *family.device_tree + "\n";
-        }
-    };
     std::string text;
     text += "# Written by uhs for the disk image of cluster " + cluster.cluster.name + ".\n";
     text += "# Image " + std::string(image_id) + ". Edit the cluster file, not this file.\n";
     text += "[all]\n";
     text += "arm_64bit=1\n";
     text += "enable_uart=1\n";
-    section(text, bcm2711, "[cm4]", "kernel8.img", "initramfs8");
-    section(text, bcm2712, "[pi5]", "kernel_2712.img", "initramfs_2712");
+    for (const auto& entry : families) {
+        const Family& family = entry.second;
+        text += std::string(family.board->config_txt_filter) + "\n";
+        text += "kernel=" + std::string(family.board->kernel) + "\n";
+        text += "initramfs " + std::string(family.board->initramfs) + " followkernel\n";
+        if (family.device_tree && !family.device_tree->empty()) {
+            text += "device_tree=" + *family.device_tree + "\n";
+        }
+    }
     text += "[all]\n";
     return text;
 }

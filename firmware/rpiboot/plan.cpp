@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "firmware/rpiboot/plan.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/util/fs.hpp"
-#include "firmware/bootcfg/boards.hpp"
 #include "firmware/eeprom/bootconf.hpp"
 #include "firmware/eeprom/image.hpp"
 
@@ -15,7 +15,7 @@ using util::Errc;
 using util::fail;
 
 int soc_of(config::BoardModel model) {
-    return bootcfg::board_for(model).soc;
+    return config::board_for(model).soc;
 }
 
 std::uint32_t tftp_file_timeout_ms(std::uint64_t largest_bytes) {
@@ -80,8 +80,9 @@ util::Result<BundleInputs> find_firmware(const std::filesystem::path& firmware_d
 
 util::Status write_bundle(const config::Cluster& cluster, const config::Node& node,
                           const BundleInputs& inputs, const std::filesystem::path& out_dir) {
-    const int soc = soc_of(node.model);
-    if (soc != 2712) {
+    const config::Board& board = config::board_for(node.model);
+    const int soc = board.soc;
+    if (!board.usb_flash) {
         return fail(Errc::invalid_input, "node ", node.name, " is a ",
                     config::to_string(node.model),
                     ": flash bundles are for BCM2712 boards (cm5, cm5-lite, pi5) only");
@@ -111,7 +112,7 @@ util::Status write_bundle(const config::Cluster& cluster, const config::Node& no
                     std::to_string(image->soc()), " image; node ", node.name, " needs BCM",
                     std::to_string(soc));
     }
-    if (node.model == config::BoardModel::cm5 || node.model == config::BoardModel::cm5_lite) {
+    if (board.needs_device_tree_bootloader) {
         UHS_CHECK(eeprom::check_cm5_bootloader_build(image->bytes(), inputs.base_eeprom.string()));
     }
     if (inputs.largest_boot_file > k_block_wrap_bytes &&

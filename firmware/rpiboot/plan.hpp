@@ -12,8 +12,9 @@
 
 namespace uhs::rpiboot {
 
-// The SoC of a board model: 2712 (CM5, CM5 Lite, Pi 5), 2711 (CM4), or 0 for a board with no
-// Raspberry Pi bootloader EEPROM (uefi-arm64: its firmware is the board's own).
+// The SoC of a board model (the board table's): 2712 (CM5, CM5 Lite, Pi 5), 2711 (CM4), or 0
+// for a board with no Raspberry Pi bootloader EEPROM (uefi-arm64: its firmware is the board's
+// own).
 int soc_of(config::BoardModel model);
 
 // TFTP_FILE_TIMEOUT for a node whose largest boot file has `largest_bytes`: the time that file

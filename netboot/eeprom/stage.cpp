@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "netboot/eeprom/stage.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "firmware/eeprom/bootconf.hpp"
@@ -24,20 +25,6 @@ using util::fail;
 namespace {
 
 constexpr const char* k_staged_dir = ".eeprom";
-
-int soc_of(config::BoardModel model) {
-    switch (model) {
-    case config::BoardModel::cm5:
-    case config::BoardModel::cm5_lite:
-    case config::BoardModel::pi5:
-        return 2712;
-    case config::BoardModel::cm4:
-        return 2711;
-    case config::BoardModel::uefi_arm64:
-        return 0;
-    }
-    return 0;
-}
 
 std::string date_of(std::uint32_t ts) {
     return pe::utc_date(ts) + " (" + std::to_string(ts) + ")";
@@ -67,8 +54,9 @@ util::Status make_dir(const fs::path& dir) {
 } // namespace
 
 util::Result<StagePlan> plan_stage(const StageInput& in) {
-    const int soc = soc_of(in.model);
-    if (soc == 0) {
+    const config::Board& board = config::board_for(in.model);
+    const int soc = board.soc;
+    if (!board.raspberry_pi_firmware()) {
         return fail(Errc::invalid_input, "a ", config::to_string(in.model),
                     " board has no Raspberry Pi bootloader EEPROM");
     }
@@ -96,7 +84,7 @@ util::Result<StagePlan> plan_stage(const StageInput& in) {
                     "the update's bootconf.txt says FREEZE_VERSION=1, which turns self-update "
                     "off: the node would take no further network update");
     }
-    if (in.model == config::BoardModel::cm5 || in.model == config::BoardModel::cm5_lite) {
+    if (board.needs_device_tree_bootloader) {
         UHS_CHECK(pe::check_cm5_bootloader_build(in.image, "the update"));
     }
     const auto info = pe::build_info(in.image);

@@ -3,6 +3,7 @@
 // tests/fixtures/dts, initramfs archives written here with libarchive, and kernel tables as
 // text. Every test case name carries "boot-chain" (ctest: `-R boot-chain`).
 #include "builder/apt/lockfile.hpp"
+#include "builder/config/board.hpp"
 #include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
 #include "builder/image/image_id.hpp"
@@ -11,7 +12,6 @@
 #include "builder/util/archive.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
-#include "firmware/bootcfg/boards.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
 #include "firmware/bootcfg/initramfs.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
@@ -407,12 +407,12 @@ TEST_CASE("boot-chain: the board table has every model, each SoC's files once") 
     for (auto model :
          {config::BoardModel::cm5, config::BoardModel::cm5_lite, config::BoardModel::pi5,
           config::BoardModel::cm4, config::BoardModel::uefi_arm64}) {
-        CHECK(bootcfg::board_for(model).model == model);
+        CHECK(config::board_for(model).model == model);
     }
-    CHECK(bootcfg::board_for(config::BoardModel::cm5_lite).default_dtb ==
+    CHECK(config::board_for(config::BoardModel::cm5_lite).default_dtb ==
           "bcm2712-rpi-cm5l-cm5io.dtb");
-    CHECK(bootcfg::board_for(config::BoardModel::cm4).kernel == "kernel8.img");
-    CHECK(bootcfg::board_for(config::BoardModel::uefi_arm64).soc == 0);
+    CHECK(config::board_for(config::BoardModel::cm4).kernel == "kernel8.img");
+    CHECK(config::board_for(config::BoardModel::uefi_arm64).soc == 0);
 }
 
 namespace {
@@ -687,7 +687,7 @@ TEST_CASE("boot-chain: the nfsroot initramfs hook adds the board table's RP1 cha
             }
         }
     }
-    for (std::string_view module : bootcfg::board_for(config::BoardModel::cm5_lite).nic_modules) {
+    for (std::string_view module : config::board_for(config::BoardModel::cm5_lite).nic_modules) {
         INFO(module);
         CHECK((module == "pcie_brcmstb" || added.contains(std::string(module))));
     }

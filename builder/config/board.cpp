@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // The board table. Sources: FACTS-cm5-hardware.md and FACTS-pi-boot.md (../shared/design);
 // "inferred" marks what only a real board can confirm.
-#include "firmware/bootcfg/boards.hpp"
+#include "builder/config/board.hpp"
 
 #include <array>
 
-namespace uhs::bootcfg {
+namespace uhs::config {
 
 namespace {
 
-using config::BoardModel;
 using namespace std::string_view_literals;
 
 constexpr std::array k_bcm2712_soc{"brcm,bcm2712"sv};
@@ -31,10 +30,16 @@ constexpr std::array k_genet_ethernet{"brcm,bcm2711-genet-v5"sv};
 constexpr std::array k_genet_chain{"mdio_bcm_unimac"sv, "genet"sv, "broadcom"sv};
 constexpr std::array<std::string_view, 0> k_none{};
 
-constexpr Board bcm2712(BoardModel model, std::string_view dtb) {
+constexpr Board bcm2712(BoardModel model, std::string_view name, std::string_view dtb,
+                        bool needs_device_tree_bootloader) {
     return Board{
         .model = model,
+        .name = name,
+        .firmware = BootFirmware::raspberry_pi,
         .soc = 2712,
+        .usb_flash = true,
+        .needs_device_tree_bootloader = needs_device_tree_bootloader,
+        .config_txt_filter = "[pi5]",
         .soc_compatible = k_bcm2712_soc,
         .kernel = "kernel_2712.img",
         .initramfs = "initramfs_2712",
@@ -50,14 +55,22 @@ constexpr Board bcm2712(BoardModel model, std::string_view dtb) {
     };
 }
 
-// The default tree names are the firmware's (FACTS-cm5-hardware.md, "The firmware").
+// The default tree names are the firmware's (FACTS-cm5-hardware.md, "The firmware"). The
+// 2025-03-27 bootloader floor is the CM5's (eeprom/bootloader_age.hpp); the Pi 5 is not held
+// to it.
 const std::array<Board, 5> k_boards{
-    bcm2712(BoardModel::cm5, "bcm2712-rpi-cm5-cm5io.dtb"),
-    bcm2712(BoardModel::cm5_lite, "bcm2712-rpi-cm5l-cm5io.dtb"),
-    bcm2712(BoardModel::pi5, "bcm2712-rpi-5-b.dtb"),
+    bcm2712(BoardModel::cm5, "cm5", "bcm2712-rpi-cm5-cm5io.dtb", true),
+    bcm2712(BoardModel::cm5_lite, "cm5-lite", "bcm2712-rpi-cm5l-cm5io.dtb", true),
+    bcm2712(BoardModel::pi5, "pi5", "bcm2712-rpi-5-b.dtb", false),
     Board{
         .model = BoardModel::cm4,
+        .name = "cm4",
+        .firmware = BootFirmware::raspberry_pi,
         .soc = 2711,
+        // recovery5 over USB is BCM2712's protocol (rpiboot/protocol.hpp).
+        .usb_flash = false,
+        .needs_device_tree_bootloader = false,
+        .config_txt_filter = "[cm4]",
         .soc_compatible = k_bcm2711_soc,
         .kernel = "kernel8.img",
         .initramfs = "initramfs8",
@@ -74,7 +87,12 @@ const std::array<Board, 5> k_boards{
     // A UEFI board brings its own firmware and device tree (or ACPI): nothing here applies.
     Board{
         .model = BoardModel::uefi_arm64,
+        .name = "uefi-arm64",
+        .firmware = BootFirmware::uefi,
         .soc = 0,
+        .usb_flash = false,
+        .needs_device_tree_bootloader = false,
+        .config_txt_filter = "",
         .soc_compatible = k_none,
         .kernel = "",
         .initramfs = "",
@@ -103,4 +121,17 @@ std::span<const Board> all_boards() {
     return k_boards;
 }
 
-} // namespace uhs::bootcfg
+std::optional<BoardModel> board_model_named(std::string_view name) {
+    for (const Board& board : k_boards) {
+        if (board.name == name) {
+            return board.model;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view to_string(BoardModel model) {
+    return board_for(model).name;
+}
+
+} // namespace uhs::config

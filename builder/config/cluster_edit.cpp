@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "firmware/rpiboot/enroll.hpp"
+#include "builder/config/cluster_edit.hpp"
 
 #include "builder/config/cluster.hpp"
 #include "builder/util/fs.hpp"
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
-namespace uhs::rpiboot {
+namespace uhs::config {
 
 using util::Errc;
 using util::fail;
@@ -120,11 +120,12 @@ util::Result<std::string> normalise_serial(std::string_view serial) {
 
 util::Result<std::string> set_node_identity(const std::string& text,
                                             const std::filesystem::path& file,
-                                            std::string_view node_name, const Identity& identity) {
+                                            std::string_view node_name,
+                                            const NodeIdentity& identity) {
     const std::string serial = UHS_TRY(normalise_serial(identity.serial));
     std::optional<std::string> mac;
     if (identity.mac) {
-        auto parsed = config::MacAddress::parse(*identity.mac);
+        auto parsed = MacAddress::parse(*identity.mac);
         if (!parsed) {
             return fail(Errc::invalid_input, "'", *identity.mac, "' is not a MAC address");
         }
@@ -135,13 +136,13 @@ util::Result<std::string> set_node_identity(const std::string& text,
         edited = UHS_TRY(upsert(edited, node_name, "mac", *mac, "serial"));
     }
     // The whole file must still be a valid cluster, with this node carrying the new identity.
-    config::LoadOptions options{config::default_overlay_search_path()};
-    auto cluster = config::parse_cluster(edited, file, options);
+    LoadOptions options{default_overlay_search_path()};
+    auto cluster = parse_cluster(edited, file, options);
     if (!cluster) {
         return fail(Errc::invalid_input, "enrolling ", std::string(node_name), " would make ",
                     file.string(), " invalid: ", cluster.error().front().to_string());
     }
-    for (const config::Node& n : cluster->nodes) {
+    for (const Node& n : cluster->nodes) {
         if (n.name == node_name && n.serial == serial &&
             (!mac || (n.mac && n.mac->with_colons() == *mac))) {
             return edited;
@@ -152,7 +153,7 @@ util::Result<std::string> set_node_identity(const std::string& text,
 }
 
 util::Status enroll(const std::filesystem::path& cluster_file, std::string_view node_name,
-                    const Identity& identity) {
+                    const NodeIdentity& identity) {
     const std::string text = UHS_TRY(util::read_file(cluster_file));
     const std::string edited = UHS_TRY(set_node_identity(text, cluster_file, node_name, identity));
     struct stat st {};
@@ -160,4 +161,4 @@ util::Status enroll(const std::filesystem::path& cluster_file, std::string_view 
     return util::write_file_atomic(cluster_file, edited, mode);
 }
 
-} // namespace uhs::rpiboot
+} // namespace uhs::config
