@@ -40,10 +40,7 @@ bool looks_like_keyring(const std::string& head) {
 }
 
 void read_sources(Reader& r, const YAML::Node& node, std::vector<AptSource>& sources) {
-    if (!node.IsSequence() || node.size() == 0) {
-        r.error(node, "image.sources",
-                node.IsSequence() ? "must list at least one APT source"
-                                  : "expected a list, got " + describe(node));
+    if (!r.non_empty_list(node, "image.sources", "must list at least one APT source")) {
         return;
     }
     std::map<std::string, SourceLocation> names;

@@ -122,31 +122,34 @@ std::optional<std::string> Reader::string(const Fields& entries, const std::stri
     return text;
 }
 
-std::optional<Ipv4> Reader::ipv4(const Fields& entries, const std::string& key,
-                                 const std::string& field) {
-    auto text = scalar(entries, key, field);
+namespace {
+
+// A scalar that T::parse reads; `what` names the form in the error.
+template <typename T>
+std::optional<T> parse_scalar(Reader& r, const Fields& entries, const std::string& key,
+                              const std::string& field, const std::string& what) {
+    auto text = r.scalar(entries, key, field);
     if (!text) {
         return std::nullopt;
     }
-    auto ip = Ipv4::parse(*text);
-    if (!ip) {
-        error(where(field), field, "'" + *text + "' is not an IPv4 address");
+    auto value = T::parse(*text);
+    if (!value) {
+        r.error(r.where(field), field, "'" + *text + "' is not " + what);
     }
-    return ip;
+    return value;
+}
+
+} // namespace
+
+std::optional<Ipv4> Reader::ipv4(const Fields& entries, const std::string& key,
+                                 const std::string& field) {
+    return parse_scalar<Ipv4>(*this, entries, key, field, "an IPv4 address");
 }
 
 std::optional<Ipv4Prefix> Reader::prefix(const Fields& entries, const std::string& key,
                                          const std::string& field) {
-    auto text = scalar(entries, key, field);
-    if (!text) {
-        return std::nullopt;
-    }
-    auto parsed = Ipv4Prefix::parse(*text);
-    if (!parsed) {
-        error(where(field), field,
-              "'" + *text + "' is not an IPv4 network in CIDR form (like 192.168.50.0/24)");
-    }
-    return parsed;
+    return parse_scalar<Ipv4Prefix>(*this, entries, key, field,
+                                    "an IPv4 network in CIDR form (like 192.168.50.0/24)");
 }
 
 std::optional<long> Reader::integer(const Fields& entries, const std::string& key,
@@ -224,6 +227,15 @@ Reader::strings(const Fields& entries, const std::string& key, const std::string
         items.emplace_back(item.Scalar(), at(item));
     }
     return items;
+}
+
+bool Reader::non_empty_list(const YAML::Node& node, const std::string& field,
+                            const std::string& empty) {
+    if (!node.IsSequence() || node.size() == 0) {
+        error(node, field, node.IsSequence() ? empty : "expected a list, got " + describe(node));
+        return false;
+    }
+    return true;
 }
 
 const YAML::Node* find(const Fields& entries, const std::string& key) {

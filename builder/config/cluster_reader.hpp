@@ -89,6 +89,10 @@ public:
     std::vector<std::pair<std::string, SourceLocation>>
     strings(const Fields& entries, const std::string& key, const std::string& field);
 
+    // True when `node` is a list with an item; else reports `empty` (for an empty list) or
+    // what the file has instead.
+    bool non_empty_list(const YAML::Node& node, const std::string& field, const std::string& empty);
+
     void remember(const std::string& field, const YAML::Node& node) { m_where[field] = at(node); }
 
     const std::string& file() const { return m_file; }

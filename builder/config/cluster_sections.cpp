@@ -234,10 +234,7 @@ void read_firmware(Reader& r, const YAML::Node& node, Firmware& firmware) {
 }
 
 void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
-    if (!node.IsSequence() || node.size() == 0) {
-        r.error(node, "nodes",
-                node.IsSequence() ? "must list at least one node"
-                                  : "expected a list, got " + describe(node));
+    if (!r.non_empty_list(node, "nodes", "must list at least one node")) {
         return;
     }
     std::size_t index = 0;
