@@ -29,8 +29,11 @@ public:
         m_out << line << '\n' << std::flush;
     }
 
-private:
+    // The wall clock in milliseconds since the epoch: what every line's ts= and the
+    // daemon's records carry.
     static std::int64_t now_unix_ms();
+
+private:
     static void append(std::string&) {}
     template <class V, class... Rest>
     static void append(std::string& line, std::string_view key, const V& value,

@@ -6,8 +6,11 @@
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 #include "netboot/eeprom/report.hpp"
+#include "netboot/http_clients.hpp"
 #include "netboot/logfmt.hpp"
+#include "netboot/node_tree.hpp"
 #include "netboot/privileges.hpp"
+#include "netboot/sockets.hpp"
 #include "netboot/status/status.hpp"
 #include "netboot/tftp/helper_launcher.hpp"
 #include "netboot/tftp/observer.hpp"
@@ -42,92 +45,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-util::Result<sockaddr_in> make_address(const std::string& address, std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    if (::inet_pton(AF_INET, address.c_str(), &a.sin_addr) != 1) {
-        return util::fail(util::Errc::invalid_input, "bad IPv4 address '", address, "'");
-    }
-    return a;
-}
-
-util::Result<util::UniqueFd> open_dhcp_socket(const std::optional<std::string>& interface,
-                                              std::uint16_t port) {
-    util::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) {
-        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
-    }
-    const int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
-    if (interface && !interface->empty()) {
-        // Broadcast DISCOVERs reach an INADDR_ANY socket only; the device binding keeps us
-        // on the boot LAN and sends our broadcasts out of it.
-        if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTODEVICE, interface->c_str(),
-                         static_cast<socklen_t>(interface->size())) != 0) {
-            return util::fail(util::Errc::io, "cannot bind DHCP socket to ", *interface, ": ",
-                              util::errno_text(errno));
-        }
-    }
-    auto addr = UHS_TRY(make_address("0.0.0.0", port));
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return util::fail(util::Errc::io, "cannot bind DHCP port ", std::to_string(port), ": ",
-                          util::errno_text(errno));
-    }
-    return fd;
-}
-
-util::Result<util::UniqueFd> open_http_socket(const std::string& address, std::uint16_t port) {
-    util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) {
-        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
-    }
-    const int one = 1;
-    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    auto addr = UHS_TRY(make_address(address, port));
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd.get(), 16) != 0) {
-        return util::fail(util::Errc::io, "cannot listen on ", address, ":", std::to_string(port),
-                          ": ", util::errno_text(errno));
-    }
-    return fd;
-}
-
-// The syslog socket in.tftpd's transfer processes write to after their chroot:
-// <root>/dev/log. Owning it is how the daemon sees which files each node asked for.
-util::Result<util::UniqueFd> open_tftpd_log_socket(const fs::path& root) {
-    const fs::path dir = root / "dev";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    ::chmod(dir.c_str(), 0755);
-    const fs::path path = dir / "log";
-    fs::remove(path, ec);
-    util::UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd) {
-        return util::fail(util::Errc::io, "socket: ", util::errno_text(errno));
-    }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.string().size() >= sizeof addr.sun_path) {
-        return util::fail(util::Errc::invalid_input, path.string(), ": path too long for a socket");
-    }
-    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-        return util::fail(util::Errc::io, "cannot bind ", path.string(), ": ",
-                          util::errno_text(errno));
-    }
-    // in.tftpd has dropped to its own user by the time it logs.
-    ::chmod(path.c_str(), 0666);
-    return fd;
-}
-
 // Whether a process still runs (a zombie does not count). Works without privileges.
 bool process_alive(pid_t pid) {
     auto stat = util::read_file("/proc/" + std::to_string(pid) + "/stat");
@@ -136,67 +53,6 @@ bool process_alive(pid_t pid) {
     }
     const auto close = stat->rfind(')');
     return close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z';
-}
-
-// One status connection, driven by the event loop: never blocking it. A client that sends
-// slowly or stops reading only holds its own slot until its deadline.
-struct HttpClient {
-    util::UniqueFd fd;
-    std::string request;
-    std::string response;
-    std::size_t sent = 0;
-    bool answering = false;
-    tftp::Clock::time_point deadline;
-};
-
-constexpr std::size_t k_max_http_clients = 16;
-constexpr std::chrono::milliseconds k_http_deadline{2000};
-
-// Accepts what is waiting, up to the client limit (the rest wait in the backlog).
-void accept_http_clients(int listen_fd, std::vector<HttpClient>& clients,
-                         tftp::Clock::time_point now) {
-    while (clients.size() < k_max_http_clients) {
-        util::UniqueFd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-        if (!fd) {
-            return;
-        }
-        clients.push_back(HttpClient{std::move(fd), {}, {}, 0, false, now + k_http_deadline});
-    }
-}
-
-// Advances one client on readiness `revents`. Returns false when it is finished or failed.
-bool step_http_client(HttpClient& c, short revents, const status::Registry& registry,
-                      const eeprom::ReportEndpoint& reports) {
-    if (revents & (POLLERR | POLLNVAL)) {
-        return false;
-    }
-    if (!c.answering && (revents & (POLLIN | POLLHUP))) {
-        char buf[2048];
-        const ssize_t n = ::recv(c.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
-        if (n < 0) {
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-        }
-        c.request.append(buf, static_cast<std::size_t>(n));
-        if (n == 0 || eeprom::ReportEndpoint::complete(c.request) || c.request.size() >= 8192) {
-            sockaddr_in peer{};
-            socklen_t peer_len = sizeof peer;
-            ::getpeername(c.fd.get(), reinterpret_cast<sockaddr*>(&peer), &peer_len);
-            auto report = reports.answer(c.request, ntohl(peer.sin_addr.s_addr), unix_ms() / 1000);
-            c.response = report ? std::move(*report) : status::http_response(c.request, registry);
-            c.answering = true;
-        }
-        return true;
-    }
-    if (c.answering && (revents & POLLOUT)) {
-        const ssize_t n = ::send(c.fd.get(), c.response.data() + c.sent, c.response.size() - c.sent,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
-        }
-        c.sent += static_cast<std::size_t>(n);
-        return c.sent < c.response.size();
-    }
-    return !(revents & POLLHUP);
 }
 
 // Everything derived from the cluster file: reloaded together on SIGHUP.
@@ -296,90 +152,6 @@ void apply_pending_for(const std::string& node, const tftp::Tree& tree, status::
 }
 
 } // namespace
-
-util::Result<std::optional<StateLock>> StateLock::try_acquire(const fs::path& state_dir) {
-    std::error_code ec;
-    fs::create_directories(state_dir, ec);
-    const fs::path file = state_dir / "serve.lock";
-    const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        return util::fail(util::Errc::io, "cannot open ", file.string(), ": ",
-                          util::errno_text(errno));
-    }
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        ::close(fd);
-        return std::optional<StateLock>();
-    }
-    return std::optional<StateLock>(StateLock(fd));
-}
-
-StateLock::~StateLock() {
-    if (m_fd >= 0) {
-        ::close(m_fd);
-    }
-}
-
-std::vector<NodeDirectory> node_directories(const config::Cluster& cluster) {
-    std::vector<NodeDirectory> dirs;
-    for (const config::Node& node : cluster.nodes) {
-        if (auto d = node.serial_directory()) {
-            dirs.push_back({&node, *d});
-        }
-        if (auto d = node.mac_directory()) {
-            dirs.push_back({&node, *d});
-        }
-    }
-    return dirs;
-}
-
-util::Status publish_cluster(const config::Cluster& cluster, const tftp::Tree& tree,
-                             const fs::path& images_dir, const std::optional<std::string>& image,
-                             std::ostream& log) {
-    UHS_CHECK(tree.prepare());
-    auto listed = tftp::list_images(images_dir);
-    if (!listed) {
-        return std::unexpected(util::with_context(listed.error(), "--images"));
-    }
-    const auto& available = *listed;
-    for (const NodeDirectory& nd : node_directories(cluster)) {
-        // A published directory stays as it is: switches (and a SIGHUP) must not undo them.
-        if (auto current = tree.current_image(nd.dir)) {
-            std::error_code ec;
-            if (fs::is_directory(tree.root() / ".images" / *current / "nodes" / nd.dir, ec)) {
-                continue;
-            }
-        }
-        std::string chosen;
-        if (image) {
-            chosen = *image;
-        } else {
-            std::vector<std::string> candidates;
-            for (const std::string& id : available) {
-                std::error_code ec;
-                if (fs::is_directory(images_dir / id / "nodes" / nd.dir, ec)) {
-                    candidates.push_back(id);
-                }
-            }
-            if (candidates.empty()) {
-                return util::fail(util::Errc::not_found, "node ", nd.node->name, ": no image in ",
-                                  images_dir.string(), " has nodes/", nd.dir);
-            }
-            if (candidates.size() > 1) {
-                return util::fail(util::Errc::invalid_input, "node ", nd.node->name, ": ",
-                                  std::to_string(candidates.size()), " images in ",
-                                  images_dir.string(), " have nodes/", nd.dir,
-                                  "; pass --image or use 'uhs-netboot switch'");
-            }
-            chosen = candidates.front();
-        }
-        UHS_CHECK(tree.import_image(images_dir, chosen));
-        if (tree.current_image(nd.dir) != chosen) {
-            UHS_CHECK(tree.switch_directory(nd.dir, chosen));
-            log << "published " << nd.dir << " (" << nd.node->name << ") -> " << chosen << '\n';
-        }
-    }
-    return {};
-}
 
 int serve(const ServeOptions& given, std::ostream& out) {
     Logger log(out);
@@ -697,7 +469,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
                         registry.update_counters([](status::Counters& c) { ++c.dhcp_received; });
                         continue; // REQUESTs, other servers' replies: not ours to log
                     }
-                    status::DhcpExchange ex{unix_ms(), d.client_mac, packet->xid,
+                    status::DhcpExchange ex{Logger::now_unix_ms(), d.client_mac, packet->xid,
                                             std::string(dhcp::to_string(d.verdict))};
                     bool sent = false;
                     if (d.reply && !d.node.empty() && !boot_server) {
@@ -771,7 +543,7 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     if (!line) {
                         continue;
                     }
-                    transfers.on_log(*line, unix_ms(), tftp::Clock::now());
+                    transfers.on_log(*line, Logger::now_unix_ms(), tftp::Clock::now());
                     if (line->kind == tftp::TftpdLogLine::Kind::other &&
                         packet_log.allow(tftp::Clock::now())) {
                         log("info", "tftpd", "pid", line->pid, "message", line->message);

@@ -7,6 +7,7 @@
 #include "builder/util/version.hpp"
 #include "firmware/eeprom/bootloader_age.hpp"
 #include "netboot/eeprom/stage.hpp"
+#include "netboot/node_tree.hpp"
 #include "netboot/serve.hpp"
 #include "netboot/tftp/tree.hpp"
 

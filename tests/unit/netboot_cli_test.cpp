@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/config/cluster.hpp"
 #include "builder/util/fs.hpp"
-#include "netboot/serve.hpp"
+#include "netboot/node_tree.hpp"
 #include "netboot/uhs_netboot.hpp"
 #include "tests/unit/test_support.hpp"
 
