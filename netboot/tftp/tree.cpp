@@ -248,16 +248,28 @@ util::Status Tree::import_image(const fs::path& images_dir, const std::string& i
     return fsync_dir(dest.parent_path());
 }
 
-util::Status Tree::switch_directory(const std::string& dir, const std::string& image_id) const {
+namespace {
+
+// A switch (now or pending) may point `dir` at `image_id` only when both are plain names and
+// the imported image has that node directory.
+util::Status check_switch_target(const fs::path& root, const std::string& dir,
+                                 const std::string& image_id) {
     if (!is_plain_name(dir) || !is_plain_name(image_id)) {
         return util::fail(util::Errc::invalid_input, "bad directory or image name: '", dir, "', '",
                           image_id, "'");
     }
     std::error_code ec;
-    if (!fs::is_directory(m_root / link_target(image_id, dir), ec)) {
+    if (!fs::is_directory(root / link_target(image_id, dir), ec)) {
         return util::fail(util::Errc::not_found, "image ", image_id, " has no node directory ",
                           dir);
     }
+    return {};
+}
+
+} // namespace
+
+util::Status Tree::switch_directory(const std::string& dir, const std::string& image_id) const {
+    UHS_CHECK(check_switch_target(m_root, dir, image_id));
     const fs::path link = m_root / dir;
     const auto current = current_image(dir);
     if (current == image_id) {
@@ -286,15 +298,7 @@ util::Result<std::string> Tree::rollback_directory(const std::string& dir) const
 }
 
 util::Status Tree::set_pending(const std::string& dir, const std::string& image_id) const {
-    if (!is_plain_name(dir) || !is_plain_name(image_id)) {
-        return util::fail(util::Errc::invalid_input, "bad directory or image name: '", dir, "', '",
-                          image_id, "'");
-    }
-    std::error_code ec;
-    if (!fs::is_directory(m_root / link_target(image_id, dir), ec)) {
-        return util::fail(util::Errc::not_found, "image ", image_id, " has no node directory ",
-                          dir);
-    }
+    UHS_CHECK(check_switch_target(m_root, dir, image_id));
     return replace_symlink(link_target(image_id, dir), m_root / ("." + dir + ".pending"));
 }
 
