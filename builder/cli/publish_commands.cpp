@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// `publish`: puts a built image onto TrueNAS (netboot/truenas does the talking).
+// `publish`: puts a built image onto TrueNAS (builder/publish does the talking).
 #include "builder/cli/commands.hpp"
 #include "builder/image/image_id.hpp"
+#include "builder/publish/client.hpp"
+#include "builder/publish/publish.hpp"
 #include "builder/util/fs.hpp"
 #include "netboot/tftp/tree.hpp"
-#include "netboot/truenas/client.hpp"
-#include "netboot/truenas/publish.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -20,7 +20,6 @@ namespace uhs::cli {
 using util::Io;
 using util::ParsedArgs;
 namespace fs = std::filesystem;
-namespace truenas = netboot::truenas;
 
 namespace {
 
@@ -140,15 +139,15 @@ int run_publish(const ParsedArgs& args, Io& io) {
         chap_file = env("UHS_CHAP_SECRET_FILE");
     }
     const bool iscsi = cluster->storage.state == config::StateStorage::iscsi;
-    const truenas::PublishPlan plan = truenas::make_publish_plan(
-        *cluster, image_id, keep, chap_file && iscsi ? truenas::Chap::yes : truenas::Chap::no);
+    const publish::PublishPlan plan = publish::make_publish_plan(
+        *cluster, image_id, keep, chap_file && iscsi ? publish::Chap::yes : publish::Chap::no);
 
     // 2. --dry-run: the plan, nothing read from secrets, nothing contacted.
     if (args.has("--dry-run")) {
         if (args.has("--json")) {
-            io.out << truenas::to_json(plan).dump(2) << '\n';
+            io.out << publish::to_json(plan).dump(2) << '\n';
         } else {
-            io.out << truenas::to_text(plan);
+            io.out << publish::to_text(plan);
         }
         return util::k_exit_ok;
     }
@@ -184,13 +183,13 @@ int run_publish(const ParsedArgs& args, Io& io) {
         }
         referenced = std::move(*refs);
     }
-    auto api_key = truenas::read_secret_file(cluster->storage.truenas.api_key_file, "API key");
+    auto api_key = publish::read_secret_file(cluster->storage.truenas.api_key_file, "API key");
     if (!api_key) {
         return report(io, util::with_context(api_key.error(), "storage.truenas.api_key_file"));
     }
-    std::optional<truenas::Secret> chap;
+    std::optional<publish::Secret> chap;
     if (plan.chap) {
-        auto secret = truenas::read_secret_file(*chap_file, "CHAP secret");
+        auto secret = publish::read_secret_file(*chap_file, "CHAP secret");
         if (!secret) {
             return report(io, secret.error());
         }
@@ -202,8 +201,8 @@ int run_publish(const ParsedArgs& args, Io& io) {
         }
         chap = std::move(*secret);
     }
-    truenas::ClientOptions options;
-    auto endpoint = truenas::parse_endpoint(args.value("--url").value_or(
+    publish::ClientOptions options;
+    auto endpoint = publish::parse_endpoint(args.value("--url").value_or(
         env("UHS_TRUENAS_URL").value_or(cluster->storage.truenas.host)));
     if (!endpoint) {
         return report(io, endpoint.error());
@@ -223,12 +222,12 @@ int run_publish(const ParsedArgs& args, Io& io) {
     }
 
     // 4. Connect (probe the API generation, log in), then the idempotent steps.
-    auto api = truenas::connect(options, *api_key);
+    auto api = publish::connect(options, *api_key);
     if (!api) {
         return report(io, api.error());
     }
-    truenas::MountedDatasetReceiver receiver(*mount);
-    truenas::PublishRequest request;
+    publish::MountedDatasetReceiver receiver(*mount);
+    publish::PublishRequest request;
     request.rootfs_tar = rootfs;
     request.chap_secret = chap ? &*chap : nullptr;
     request.published_at = utc_now_micros();
@@ -236,18 +235,18 @@ int run_publish(const ParsedArgs& args, Io& io) {
     if (::isatty(STDERR_FILENO) == 1) {
         request.progress = &io.err;
     }
-    auto result = truenas::publish(**api, receiver, plan, request);
+    auto result = publish::publish(**api, receiver, plan, request);
     if (!result) {
         return report(io, result.error());
     }
     if (args.has("--json")) {
-        io.out << nlohmann::json{{"plan", truenas::to_json(plan)},
-                                 {"result", truenas::to_json(*result)}}
+        io.out << nlohmann::json{{"plan", publish::to_json(plan)},
+                                 {"result", publish::to_json(*result)}}
                       .dump(2)
                << '\n';
     } else {
         io.out << "published " << *image_id << " to " << options.endpoint.host_header() << '\n'
-               << truenas::to_text(*result);
+               << publish::to_text(*result);
     }
     return util::k_exit_ok;
 }

@@ -2,10 +2,10 @@
 // TrueNAS request building, secrets, the publish plan, and publish's steps against an
 // in-memory middleware (the Api seam).
 #include "builder/config/cluster.hpp"
+#include "builder/publish/client.hpp"
+#include "builder/publish/publish.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fs.hpp"
-#include "netboot/truenas/client.hpp"
-#include "netboot/truenas/publish.hpp"
 #include "test_support.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,8 +13,11 @@
 
 #include <sys/stat.h>
 
-using namespace uhs;
-using namespace uhs::netboot::truenas;
+// Not `using namespace uhs`: that would make `publish` both the namespace and the function.
+namespace config = uhs::config;
+namespace test = uhs::test;
+namespace util = uhs::util;
+using namespace uhs::publish;
 using nlohmann::json;
 
 TEST_CASE("truenas: endpoints are TLS only", "[truenas]") {

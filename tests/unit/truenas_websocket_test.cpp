@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The RFC 6455 codec against the RFC's own examples (§5.7, §1.3).
-#include "netboot/truenas/websocket.hpp"
+#include "builder/publish/websocket.hpp"
 
 #include <catch2/catch.hpp>
 
-using namespace uhs::netboot::truenas::ws;
+using namespace uhs::publish::ws;
 
 namespace {
 

@@ -32,9 +32,9 @@
 // a dataset at the path without it (or with another id) is never written to or pruned.
 
 #include "builder/config/cluster.hpp"
+#include "builder/publish/client.hpp"
+#include "builder/publish/secret.hpp"
 #include "builder/util/result.hpp"
-#include "netboot/truenas/client.hpp"
-#include "netboot/truenas/secret.hpp"
 
 #include <cstdint>
 #include <filesystem>
@@ -45,7 +45,7 @@
 #include <string>
 #include <vector>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 inline constexpr std::string_view k_image_property = "uhs:image-id";
 inline constexpr std::string_view k_published_property = "uhs:published";
@@ -145,4 +145,4 @@ util::Result<PublishReport> publish(Api& api, RootfsReceiver& receiver, const Pu
 // pool.snapshot from 25.10 on, zfs.snapshot before (FACTS-netboot.md §5.1).
 std::string snapshot_namespace_for(std::string_view version);
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish

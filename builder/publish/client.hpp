@@ -15,8 +15,8 @@
 // anything is sent. The certificate is verified (system store, or --ca FILE for a
 // self-signed NAS certificate).
 
+#include "builder/publish/secret.hpp"
 #include "builder/util/result.hpp"
-#include "netboot/truenas/secret.hpp"
 
 #include <chrono>
 #include <functional>
@@ -26,7 +26,7 @@
 #include <string>
 #include <vector>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 enum class Generation { jsonrpc, rest };
 std::string_view to_string(Generation generation);
@@ -109,4 +109,4 @@ util::Result<nlohmann::json> rest_result(long status, const std::string& body,
 // an untrusted certificate or a rejected key; never the key.
 util::Result<std::unique_ptr<Api>> connect(const ClientOptions& options, const Secret& api_key);
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish

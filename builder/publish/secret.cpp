@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netboot/truenas/secret.hpp"
+#include "builder/publish/secret.hpp"
 
 #include "builder/util/fs.hpp"
 
@@ -9,7 +9,7 @@
 #include <openssl/crypto.h>
 #include <sys/stat.h>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 using util::Errc;
 using util::fail;
@@ -65,4 +65,4 @@ util::Result<Secret> read_secret_file(const std::string& path, std::string_view 
     return Secret(std::move(value));
 }
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netboot/truenas/client.hpp"
+#include "builder/publish/client.hpp"
 
-#include "netboot/truenas/websocket.hpp"
+#include "builder/publish/websocket.hpp"
 
 #include <array>
 #include <cerrno>
@@ -13,7 +13,7 @@
 #include <curl/curl.h>
 #include <poll.h>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 using nlohmann::json;
 using util::Errc;
@@ -819,4 +819,4 @@ util::Result<std::unique_ptr<Api>> connect(const ClientOptions& options, const S
     return std::unique_ptr<Api>(std::move(api));
 }
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netboot/truenas/websocket.hpp"
+#include "builder/publish/websocket.hpp"
 
 #include "builder/util/strings.hpp"
 
@@ -9,7 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-namespace uhs::netboot::truenas::ws {
+namespace uhs::publish::ws {
 
 using util::Errc;
 using util::fail;
@@ -287,4 +287,4 @@ std::string close_payload(std::uint16_t code, std::string_view reason) {
     return out;
 }
 
-} // namespace uhs::netboot::truenas::ws
+} // namespace uhs::publish::ws

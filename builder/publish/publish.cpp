@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "netboot/truenas/publish.hpp"
+#include "builder/publish/publish.hpp"
 
 #include "builder/util/archive.hpp"
 #include "builder/util/strings.hpp"
@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <sstream>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 using nlohmann::json;
 using util::Errc;
@@ -612,4 +612,4 @@ util::Result<PublishReport> publish(Api& api, RootfsReceiver& receiver, const Pu
     return report;
 }
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace uhs::netboot::truenas::ws {
+namespace uhs::publish::ws {
 
 enum class Opcode : std::uint8_t {
     continuation = 0x0,
@@ -114,4 +114,4 @@ util::Result<std::optional<HandshakeResponse>> parse_handshake_response(std::str
 // Close frame payload: 2-byte status code (network order) then a UTF-8 reason (§5.5.1).
 std::string close_payload(std::uint16_t code, std::string_view reason);
 
-} // namespace uhs::netboot::truenas::ws
+} // namespace uhs::publish::ws

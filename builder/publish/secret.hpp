@@ -7,7 +7,7 @@
 #include <string>
 #include <utility>
 
-namespace uhs::netboot::truenas {
+namespace uhs::publish {
 
 // A credential (API key, CHAP secret). It has no stream operator and no implicit conversion,
 // so it cannot end up in a log line, an error or a manifest by accident: the only way to the
@@ -37,4 +37,4 @@ util::Result<Secret> read_secret_file(const std::string& path, std::string_view 
 // "~/x" -> "$HOME/x"; anything else unchanged.
 std::filesystem::path expand_home(const std::string& path);
 
-} // namespace uhs::netboot::truenas
+} // namespace uhs::publish
