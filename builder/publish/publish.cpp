@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/publish/publish.hpp"
 
-#include "builder/util/archive.hpp"
+#include "builder/image/tar_writer.hpp"
+#include "builder/rootfs/extract.hpp"
 #include "builder/util/strings.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 
@@ -133,77 +134,23 @@ util::Status MountedDatasetReceiver::receive(const fs::path& rootfs_tar, const P
                     " read-write on this host (NFSv4 shows the new dataset below it) and pass "
                     "that directory as --mount");
     }
-    util::ArchiveReader reader(archive_read_new());
-    archive_read_support_format_tar(reader.get());
-    archive_read_support_filter_all(reader.get());
-    if (archive_read_open_filename(reader.get(), rootfs_tar.c_str(), 1 << 16) != ARCHIVE_OK) {
-        return fail(Errc::io, "cannot open ", rootfs_tar.string(), ": ",
-                    archive_error_string(reader.get()));
-    }
-    util::ArchiveWriter writer(archive_write_disk_new());
-    archive_write_disk_set_options(writer.get(),
-                                   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_OWNER |
-                                       ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_ACL |
-                                       ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                       ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_UNLINK);
-    // Member names are checked above and made absolute under the target, so
-    // SECURE_NOABSOLUTEPATHS cannot be used; SECURE_SYMLINKS refuses writing through a link.
-    archive_write_disk_set_standard_lookup(writer.get());
-    for (;;) {
-        archive_entry* entry = nullptr;
-        const int r = archive_read_next_header(reader.get(), &entry);
-        if (r == ARCHIVE_EOF) {
-            break;
+    // The build's own extraction policy, as its stage cache restores a saved root: names are
+    // checked and written beneath the target, never through a symlink. The pax names are
+    // UTF-8 whatever this host's locale says. Owners are best effort, as libarchive's disk
+    // writer had them here: the NFS server may squash root.
+    const image::ScopedUtf8Locale utf8;
+    rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
+    policy.ownership = rootfs::Ownership::best_effort;
+    policy.directory_times = rootfs::DirectoryTimes::from_archive;
+    auto extracted = rootfs::extract_tar_file(rootfs_tar, target, policy);
+    if (!extracted) {
+        util::Error error = std::move(extracted.error());
+        // Content the extractor refuses (a name leaving the dataset, a link through a symlink)
+        // means rootfs.tar is not what the build wrote: an integrity failure, not a usage one.
+        if (error.code == Errc::invalid_input) {
+            error.code = Errc::integrity;
         }
-        if (r < ARCHIVE_WARN) {
-            return fail(Errc::io, rootfs_tar.string(), ": ", archive_error_string(reader.get()));
-        }
-        std::string name = archive_entry_pathname(entry);
-        while (name.starts_with("./")) {
-            name.erase(0, 2);
-        }
-        if (name.empty() || name == ".") {
-            continue; // the root itself is the dataset's mountpoint
-        }
-        if (name.starts_with('/') || name == ".." || name.starts_with("../") ||
-            name.find("/../") != std::string::npos) {
-            return fail(Errc::integrity, rootfs_tar.string(), ": member '", name,
-                        "' would land outside the dataset");
-        }
-        archive_entry_set_pathname(entry, (target / name).c_str());
-        if (const char* link = archive_entry_hardlink(entry); link != nullptr) {
-            std::string hard = link;
-            while (hard.starts_with("./")) {
-                hard.erase(0, 2);
-            }
-            archive_entry_set_hardlink(entry, (target / hard).c_str());
-        }
-        if (archive_write_header(writer.get(), entry) < ARCHIVE_WARN) {
-            return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
-                        archive_error_string(writer.get()));
-        }
-        const void* block = nullptr;
-        std::size_t size = 0;
-        la_int64_t offset = 0;
-        for (;;) {
-            const int rb = archive_read_data_block(reader.get(), &block, &size, &offset);
-            if (rb == ARCHIVE_EOF) {
-                break;
-            }
-            if (rb < ARCHIVE_WARN ||
-                archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN) {
-                return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
-                            archive_error_string(writer.get()));
-            }
-        }
-        if (archive_write_finish_entry(writer.get()) < ARCHIVE_WARN) {
-            return fail(Errc::io, "extracting ", name, " into ", target.string(), ": ",
-                        archive_error_string(writer.get()));
-        }
-    }
-    if (archive_write_close(writer.get()) < ARCHIVE_WARN) {
-        return fail(Errc::io, "finishing ", target.string(), ": ",
-                    archive_error_string(writer.get()));
+        return std::unexpected(std::move(error));
     }
     return {};
 }

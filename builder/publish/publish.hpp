@@ -25,8 +25,9 @@
 //
 // The rootfs travels by NFS from the publishing host: the operator mounts DATASET/images
 // read-write on this host (NFSv4 shows each child dataset's mountpoint below it) and passes
-// it as --mount DIR; publish extracts rootfs.tar into DIR/<image-id> with libarchive, keeping
-// owners, modes, times, ACLs and xattrs. Nothing else (no zfs send, no SSH) is needed.
+// it as --mount DIR; publish extracts rootfs.tar into DIR/<image-id> with the build's own
+// extractor (builder/rootfs/extract.hpp), keeping owners, modes, times, hard and symbolic links
+// and device nodes. Nothing else (no zfs send, no SSH) is needed.
 //
 // The dataset property uhs:image-id is how publish tells its own datasets from anything else:
 // a dataset at the path without it (or with another id) is never written to or pruned.
@@ -99,7 +100,7 @@ public:
 // Extracts rootfs.tar into `mount`/<image-id>, the new dataset as this host sees it over NFS.
 // Fails when that directory does not exist (the mount is missing or is not the dataset's
 // parent). Entries that would escape the directory (.., absolute paths, through symlinks) are
-// refused.
+// refused (Errc::integrity), by the same extraction policy as the build's.
 class MountedDatasetReceiver final : public RootfsReceiver {
 public:
     explicit MountedDatasetReceiver(std::filesystem::path mount) : m_mount(std::move(mount)) {}
