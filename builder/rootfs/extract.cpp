@@ -17,7 +17,6 @@
 
 namespace uhs::rootfs {
 
-namespace fs = std::filesystem;
 using util::Errc;
 using util::fail;
 using util::UniqueFd;
@@ -300,7 +299,8 @@ ExtractPolicy root_tree_policy() {
 }
 
 util::Result<ExtractReport> extract_entries(archive* reader, const std::string& name,
-                                            const std::string& what, const fs::path& root,
+                                            const std::string& what,
+                                            const std::filesystem::path& root,
                                             const ExtractPolicy& policy) {
     UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) {
@@ -310,7 +310,8 @@ util::Result<ExtractReport> extract_entries(archive* reader, const std::string& 
     return extractor.run(reader, what);
 }
 
-util::Result<ExtractReport> extract_tar_file(const fs::path& tar, const fs::path& root,
+util::Result<ExtractReport> extract_tar_file(const std::filesystem::path& tar,
+                                             const std::filesystem::path& root,
                                              const ExtractPolicy& policy) {
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
