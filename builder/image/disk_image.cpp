@@ -117,7 +117,9 @@ util::Status write_partition_table(const std::string& path, const DiskLayout& la
 }
 
 // Copies `dir` into the FAT at `image@@offset`, one directory at a time in sorted order:
-// mcopy -s would follow readdir order, which differs between filesystems.
+// mcopy -s would follow readdir order, which differs between filesystems. No -m: that would
+// stamp each file with its mtime in boot/, which tells when the build ran; without it mtools
+// stamps files, like the directories mmd makes, with SOURCE_DATE_EPOCH.
 util::Status copy_tree_to_fat(util::CommandRunner& runner, const std::string& target,
                               const fs::path& root, const std::string& relative,
                               const std::vector<std::string>& env) {
@@ -131,7 +133,7 @@ util::Status copy_tree_to_fat(util::CommandRunner& runner, const std::string& ta
     }
     const std::string fat_dir = "::/" + relative + (relative.empty() ? "" : "/");
     if (!files.empty()) {
-        util::Command mcopy{{"mcopy", "-m", "-i", target}, {}, env, ""};
+        util::Command mcopy{{"mcopy", "-i", target}, {}, env, ""};
         for (const std::string& name : files) {
             mcopy.argv.push_back((dir / name).string());
         }
