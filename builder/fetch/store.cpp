@@ -103,30 +103,6 @@ util::Status Store::insert_data(std::string_view data, std::string_view sha256) 
     return util::write_file_atomic(path, data, 0644);
 }
 
-util::Status Store::insert_file(const std::filesystem::path& temp, std::string_view sha256) const {
-    UHS_CHECK(check_name(sha256));
-    std::string actual = UHS_TRY(util::sha256_file_hex(temp));
-    std::error_code ec;
-    if (actual != sha256) {
-        std::filesystem::remove(temp, ec);
-        return util::fail(util::Errc::integrity, "SHA-256 mismatch: expected ", std::string(sha256),
-                          ", got ", actual);
-    }
-    UHS_CHECK(fsync_path(temp, O_RDONLY));
-    std::filesystem::path path = path_for(sha256);
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
-    std::filesystem::permissions(temp, std::filesystem::perms(0644), ec);
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        return util::fail(util::Errc::io, "cannot rename ", temp.string(), " to ", path.string(),
-                          ": ", util::errno_text(errno));
-    }
-    return fsync_path(path.parent_path(), O_RDONLY | O_DIRECTORY);
-}
-
 util::Status Store::insert_open_file(int fd, const std::filesystem::path& temp,
                                      std::string_view sha256) const {
     UHS_CHECK(check_name(sha256));
