@@ -574,7 +574,6 @@ struct BuildFixture : PlanFixture {
         options.out_dir = dir.path() / "out";
         options.store_root = dir.path() / "store";
         options.stage_cache = dir.path() / "stages";
-        options.offline = true;
         // The one locked package, in the store.
         const std::string deb = "a package";
         const std::string sha = util::sha256_hex(deb);
@@ -622,13 +621,22 @@ public:
     }
 };
 
+// What `uhs-image build` runs once the store holds the locked package.
+util::Result<image::BuildResult> start_and_build(const config::Cluster& cluster,
+                                                 const image::BuildOptions& options,
+                                                 rootfs::ChrootRunner& chroot,
+                                                 util::CommandRunner& commands) {
+    const image::BuildStart start = UHS_TRY(image::start_build(cluster, options));
+    return image::build_image(cluster, start, options, chroot, commands);
+}
+
 } // namespace
 
 TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves no image") {
     BuildFixture f;
     NoChroot chroot;
     NoCommands commands;
-    auto built = image::build_image(f.cluster, f.options, chroot, commands);
+    auto built = start_and_build(f.cluster, f.options, chroot, commands);
     REQUIRE_FALSE(built);
     const auto id = *image::collect_image_id_inputs(f.cluster)->image_id();
     const fs::path report = f.options.out_dir / (id + ".boot-chain.json");
@@ -657,7 +665,7 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     }
     auto chosen = config::parse_cluster(text, f.cluster_file, {});
     REQUIRE(chosen);
-    built = image::build_image(*chosen, f.options, chroot, commands);
+    built = start_and_build(*chosen, f.options, chroot, commands);
     INFO((built ? std::string() : built.error().message));
     REQUIRE(built);
     CHECK(built->stage_cache_hit);
