@@ -42,12 +42,7 @@ util::Status fsync_path(const std::filesystem::path& path, int flags) {
 
 // `path`, once the directory it goes into exists.
 util::Result<std::filesystem::path> with_parent_dir(std::filesystem::path path) {
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
+    UHS_CHECK(util::create_dirs(path.parent_path()));
     return path;
 }
 
@@ -67,11 +62,7 @@ std::filesystem::path Store::path_for(std::string_view sha256) const {
 
 util::Result<std::filesystem::path> Store::temp_dir() const {
     std::filesystem::path dir = m_root / "tmp";
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", dir.string(), ": ", ec.message());
-    }
+    UHS_CHECK(util::create_dirs(dir));
     return dir;
 }
 

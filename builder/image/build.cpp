@@ -56,15 +56,6 @@ private:
     std::chrono::steady_clock::time_point m_last = std::chrono::steady_clock::now();
 };
 
-util::Status make_dirs(const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot create ", dir.string(), ": ", ec.message());
-    }
-    return {};
-}
-
 util::Status copy_boot_file(const fs::path& from, const fs::path& to) {
     std::error_code ec;
     fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
@@ -98,7 +89,7 @@ std::vector<std::string> regular_files(const fs::path& dir, std::string_view suf
 // kernel's version. Whether a node can boot from it is check_boot_chain's job.
 util::Result<std::string> assemble_boot(const config::Cluster& cluster, const fs::path& root,
                                         const fs::path& boot) {
-    UHS_CHECK(make_dirs(boot / "overlays"));
+    UHS_CHECK(util::create_dirs(boot / "overlays"));
     std::string version;
     for (const std::string& name : regular_files(root / "boot")) {
         if (name.starts_with("vmlinuz-")) {
@@ -169,7 +160,7 @@ util::Status install_authorized_keys(const config::Cluster& cluster, const fs::p
         return {};
     }
     auto overlay = UHS_TRY(util::TempDir::create("uhs-authorized-keys-"));
-    UHS_CHECK(make_dirs(overlay.path() / "root/.ssh"));
+    UHS_CHECK(util::create_dirs(overlay.path() / "root/.ssh"));
     std::string keys;
     for (const std::string& key : cluster.cluster.ssh_authorized_keys) {
         keys += key + "\n";
@@ -283,12 +274,12 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
     const fs::path fresh = scratch / "nodes";
     std::error_code ec;
     fs::remove_all(scratch, ec);
-    UHS_CHECK(make_dirs(scratch));
+    UHS_CHECK(util::create_dirs(scratch));
     if (auto written = write_node_trees(cluster, image_id, scratch); !written) {
         fs::remove_all(scratch, ec);
         return std::unexpected(written.error());
     }
-    UHS_CHECK(make_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
+    UHS_CHECK(util::create_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
     ::chmod(fresh.c_str(), 0755);
     const bool had_nodes = fs::is_directory(nodes, ec);
     if (had_nodes && UHS_TRY(tree_sha256(nodes)) == UHS_TRY(tree_sha256(fresh))) {
@@ -413,14 +404,14 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     if (options.disk) {
         UHS_CHECK(check_mke2fs(commands));
     }
-    UHS_CHECK(make_dirs(options.out_dir));
+    UHS_CHECK(util::create_dirs(options.out_dir));
     const fs::path out_dir = fs::absolute(options.out_dir);
     const TempTree temp(UHS_TRY(make_temp_dir(out_dir, "." + result.image_id + ".partial-")));
     const fs::path root = temp.path() / "root";
     const fs::path image = temp.path() / "image";
     const fs::path log = temp.path() / "dpkg.log";
-    UHS_CHECK(make_dirs(root));
-    UHS_CHECK(make_dirs(image));
+    UHS_CHECK(util::create_dirs(root));
+    UHS_CHECK(util::create_dirs(image));
     ::chmod(root.c_str(), 0755);
     ::chmod(image.c_str(), 0755);
 
@@ -457,7 +448,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         result.phases.push_back({"configure", clock.lap()});
         (void)UHS_TRY(rootfs::normalize_rootfs(root));
         if (options.use_cache) {
-            UHS_CHECK(make_dirs(options.stage_cache));
+            UHS_CHECK(util::create_dirs(options.stage_cache));
             say("cache: saving the configured root as " + cached.string());
             (void)UHS_TRY(write_tree_tar(root, cached, TarOptions{sde}));
             result.phases.push_back({"save-stage", clock.lap()});
@@ -529,7 +520,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         // disk-boot/: what the disk's boot partition has besides boot/, kept beside it so the
         // manifest lists it and `verify` can check the partition against it.
         disk.extra_boot_dir = image / "disk-boot";
-        UHS_CHECK(make_dirs(disk.extra_boot_dir));
+        UHS_CHECK(util::create_dirs(disk.extra_boot_dir));
         UHS_CHECK(
             util::write_file_atomic(disk.extra_boot_dir / "config.txt",
                                     bootcfg::render_disk_config_txt(cluster, result.image_id)));
