@@ -16,6 +16,7 @@
 #include "firmware/bootcfg/initramfs.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 #include "firmware/rpiboot/plan.hpp"
+#include "tests/unit/build_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <algorithm>
@@ -621,22 +622,13 @@ public:
     }
 };
 
-// What `uhs-image build` runs once the store holds the locked package.
-util::Result<image::BuildResult> start_and_build(const config::Cluster& cluster,
-                                                 const image::BuildOptions& options,
-                                                 rootfs::ChrootRunner& chroot,
-                                                 util::CommandRunner& commands) {
-    const image::BuildStart start = UHS_TRY(image::start_build(cluster, options));
-    return image::build_image(cluster, start, options, chroot, commands);
-}
-
 } // namespace
 
 TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves no image") {
     BuildFixture f;
     NoChroot chroot;
     NoCommands commands;
-    auto built = start_and_build(f.cluster, f.options, chroot, commands);
+    auto built = test::start_and_build(f.cluster, f.options, chroot, commands);
     REQUIRE_FALSE(built);
     const auto id = *image::collect_image_id_inputs(f.cluster)->image_id();
     const fs::path report = f.options.out_dir / (id + ".boot-chain.json");
@@ -665,7 +657,7 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     }
     auto chosen = config::parse_cluster(text, f.cluster_file, {});
     REQUIRE(chosen);
-    built = start_and_build(*chosen, f.options, chroot, commands);
+    built = test::start_and_build(*chosen, f.options, chroot, commands);
     INFO((built ? std::string() : built.error().message));
     REQUIRE(built);
     CHECK(built->stage_cache_hit);

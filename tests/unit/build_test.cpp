@@ -8,6 +8,7 @@
 #include "builder/image/node_trees.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
+#include "tests/unit/build_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <chrono>
@@ -89,15 +90,6 @@ struct Fixture {
     }
 };
 
-// start_build, then build_image: what `uhs-image build` runs once the store is filled.
-util::Result<image::BuildResult> build_image(const config::Cluster& cluster,
-                                             const image::BuildOptions& options,
-                                             rootfs::ChrootRunner& chroot,
-                                             util::CommandRunner& commands) {
-    const image::BuildStart start = UHS_TRY(image::start_build(cluster, options));
-    return image::build_image(cluster, start, options, chroot, commands);
-}
-
 } // namespace
 
 TEST_CASE_METHOD(Fixture, "the stage key follows the lock and the package list, not overlays") {
@@ -169,7 +161,7 @@ TEST_CASE("a complete image is one whose manifest names it and lists what is the
 TEST_CASE_METHOD(Fixture, "build without a lock says to run uhs-image lock") {
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
     CHECK(built.error().message == cluster_file.string() +
                                        ".lock does not exist; run `uhs-image lock " +
@@ -182,7 +174,7 @@ TEST_CASE_METHOD(Fixture, "build with a stale lock says to update it") {
     cluster.image.packages.push_back("hello");
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
     CHECK(built.error().message.find("no longer matches the cluster file; run `uhs-image lock "
                                      "--update") != std::string::npos);
@@ -201,7 +193,7 @@ TEST_CASE_METHOD(Fixture, "build of a complete image does nothing and says so") 
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
     const auto start = std::chrono::steady_clock::now();
-    auto built = build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     REQUIRE(built);
@@ -230,7 +222,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
     // Unchanged identities: nothing to do.
-    auto same = build_image(cluster, options(), chroot, commands);
+    auto same = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE(same);
     CHECK(same->up_to_date);
     CHECK_FALSE(same->nodes_refreshed);
@@ -238,7 +230,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     config::Cluster swapped = cluster;
     swapped.nodes[0].serial = "deadbeef";
     swapped.nodes[0].mac = config::MacAddress::parse("2c:cf:67:de:ad:01");
-    auto built = build_image(swapped, options(), chroot, commands);
+    auto built = test::start_and_build(swapped, options(), chroot, commands);
     REQUIRE(built);
     CHECK(built->up_to_date);
     CHECK(built->nodes_refreshed);
@@ -260,7 +252,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     for (const auto& name : *names) {
         CHECK_FALSE(name.starts_with(".nodes-"));
     }
-    auto again = build_image(swapped, options(), chroot, commands);
+    auto again = test::start_and_build(swapped, options(), chroot, commands);
     REQUIRE(again);
     CHECK_FALSE(again->nodes_refreshed);
     // The same with a relative --out (as the CLI is usually given): the links still resolve.
@@ -269,7 +261,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
         image::BuildOptions relative = options();
         relative.out_dir = "out";
         swapped.nodes[0].serial = "feedf00d";
-        auto moved = build_image(swapped, relative, chroot, commands);
+        auto moved = test::start_and_build(swapped, relative, chroot, commands);
         REQUIRE(moved);
         CHECK(moved->nodes_refreshed);
     }
@@ -333,7 +325,7 @@ TEST_CASE_METHOD(Fixture, "build_image refuses a store without a locked package,
     write_lock();
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
     CHECK(built.error().code == util::Errc::not_found);
     CHECK(built.error().message.find("the locked package base-files 13.8 is not in the store") !=
