@@ -186,4 +186,20 @@ util::Result<LockFile> read_lock(const std::filesystem::path& path) {
     return parse_lock(text, path.string());
 }
 
+util::Result<LockFile> read_current_lock(const std::filesystem::path& lock_path,
+                                         const config::Cluster& cluster) {
+    const std::string file = cluster.file.string();
+    auto lock = read_lock(lock_path);
+    if (!lock && lock.error().code == util::Errc::not_found) {
+        return util::fail(util::Errc::not_found, lock_path.string(),
+                          " does not exist; run `uhs-image lock ", file, "` first");
+    }
+    if (lock && lock->request_sha256 != request_digest(cluster.image)) {
+        return util::fail(util::Errc::not_found, lock_path.string(),
+                          " no longer matches the cluster file; run `uhs-image lock --update ",
+                          file, "`");
+    }
+    return lock;
+}
+
 } // namespace uhs::apt

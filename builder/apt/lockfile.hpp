@@ -51,4 +51,10 @@ util::Result<LockFile> parse_lock(std::string_view text, std::string_view origin
 // Reads and parses a lock file; Errc::not_found when it does not exist.
 util::Result<LockFile> read_lock(const std::filesystem::path& path);
 
+// The lock `fetch` and `build` read: `lock_path` (the cluster file's FILE.lock) checked against
+// the cluster file. Errc::not_found with the command to run when it does not exist or no longer
+// matches the image section; parse errors as read_lock.
+util::Result<LockFile> read_current_lock(const std::filesystem::path& lock_path,
+                                         const config::Cluster& cluster);
+
 } // namespace uhs::apt

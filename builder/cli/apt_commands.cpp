@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // `lock` and `fetch`: pin the exact package set, then fill the content-addressed store.
+#include "builder/apt/fetch_policy.hpp"
 #include "builder/apt/keyring.hpp"
 #include "builder/apt/lock.hpp"
 #include "builder/cli/commands.hpp"
@@ -19,76 +20,39 @@ using util::ParsedArgs;
 
 namespace {
 
-int report(Io& io, std::string_view program, const util::Error& error) {
-    return util::report_error(io, program, error.message,
-                              error.code == util::Errc::invalid_input ? util::k_exit_usage
-                                                                      : util::k_exit_failure);
-}
-
-struct Common {
-    config::Cluster cluster;
-    std::filesystem::path lock_path;
-    fetch::Store store{""};
-    apt::SourceOverrides overrides;
-    std::filesystem::path host_root = "/";
-    fetch::FetchOptions fetch_options;
-};
-
-// Parses the options `lock` and `fetch` share; prints the error and returns nullopt on failure
-// with `exit_code` set.
-std::optional<Common> load_common(const ParsedArgs& args, Io& io, std::string_view program,
-                                  int& exit_code) {
-    const std::string& file = args.positionals.at(0);
-    auto cluster = load_cluster_or_report(file, io);
-    if (!cluster) {
-        exit_code = util::k_exit_usage;
-        return std::nullopt;
-    }
-    Common common{.cluster = std::move(*cluster), .lock_path = image::lock_path_for(file)};
-    common.store =
+// The --store, --source, --host-root, --jobs and --attempts a command was given;
+// Errc::invalid_input naming an option whose value does not parse.
+util::Result<FetchSetup> parse_fetch_setup(const ParsedArgs& args) {
+    FetchSetup setup;
+    setup.store =
         fetch::Store(args.value("--store") ? std::filesystem::absolute(*args.value("--store"))
                                            : fetch::Store::default_root());
-    auto overrides = apt::parse_source_overrides(args.values("--source"));
-    if (!overrides) {
-        exit_code = report(io, program, overrides.error());
-        return std::nullopt;
-    }
-    common.overrides = std::move(*overrides);
+    setup.policy.overrides = UHS_TRY(apt::parse_source_overrides(args.values("--source")));
     if (auto root = args.value("--host-root")) {
-        common.host_root = *root;
+        setup.policy.host_root = *root;
     }
-    for (auto [option, target] : {std::pair{"--jobs", &common.fetch_options.parallel},
-                                  std::pair{"--attempts", &common.fetch_options.attempts}}) {
+    for (auto [option, target] : {std::pair{"--jobs", &setup.policy.options.parallel},
+                                  std::pair{"--attempts", &setup.policy.options.attempts}}) {
         if (auto value = args.value(option)) {
             int n = 0;
             auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
             if (ec != std::errc{} || ptr != value->data() + value->size() || n < 1 || n > 64) {
-                exit_code = util::report_error(io, program,
-                                               std::string(option) +
-                                                   ": expected a number from 1 to 64, got \"" +
-                                                   *value + "\"",
-                                               util::k_exit_usage);
-                return std::nullopt;
+                return util::fail(util::Errc::invalid_input, option,
+                                  ": expected a number from 1 to 64, got \"", *value, "\"");
             }
             *target = n;
         }
     }
-    return common;
+    return setup;
 }
 
-int run_lock(const ParsedArgs& args, Io& io) {
-    constexpr std::string_view program = "uhs-image lock";
-    int exit_code = util::k_exit_ok;
-    auto common = load_common(args, io, program, exit_code);
-    if (!common) {
-        return exit_code;
-    }
-    const config::Image& image = common->cluster.image;
+int run_lock(const ParsedArgs& args, Io& io, std::string_view program, StoreCommand& command) {
+    const config::Image& image = command.cluster.image;
     std::string wanted = apt::request_digest(image);
-    auto existing = apt::read_lock(common->lock_path);
+    auto existing = apt::read_lock(command.lock_path);
     if (!existing && existing.error().code != util::Errc::not_found) {
         if (!args.has("--update") || args.has("--check")) {
-            return report(io, program, existing.error());
+            return report_failure(io, program, existing.error());
         }
         // --update exists to replace a lock; a corrupt one must not block that.
         io.err << program << ": warning: ignoring the unreadable lock (" << existing.error().message
@@ -99,7 +63,7 @@ int run_lock(const ParsedArgs& args, Io& io) {
     if (args.has("--check")) {
         if (!existing) {
             return util::report_error(io, program,
-                                      common->lock_path.string() +
+                                      command.lock_path.string() +
                                           " does not exist; run `uhs-image lock " +
                                           args.positionals[0] + "`",
                                       util::k_exit_failure);
@@ -107,38 +71,39 @@ int run_lock(const ParsedArgs& args, Io& io) {
         if (!matches) {
             return util::report_error(
                 io, program,
-                common->lock_path.string() +
+                command.lock_path.string() +
                     " no longer matches the cluster file (its image section changed); run "
                     "`uhs-image lock --update " +
                     args.positionals[0] + "`",
                 util::k_exit_failure);
         }
-        io.out << common->lock_path.string() << ": up to date (" << existing->packages.size()
+        io.out << command.lock_path.string() << ": up to date (" << existing->packages.size()
                << " packages)\n";
         return util::k_exit_ok;
     }
     if (existing && !args.has("--update")) {
         if (matches) {
-            io.out << common->lock_path.string() << ": up to date (" << existing->packages.size()
+            io.out << command.lock_path.string() << ": up to date (" << existing->packages.size()
                    << " packages); --update re-resolves against the current indices\n";
             return util::k_exit_ok;
         }
         return util::report_error(io, program,
-                                  common->lock_path.string() +
+                                  command.lock_path.string() +
                                       " is out of date with the cluster file; re-run with "
                                       "--update to re-resolve",
                                   util::k_exit_failure);
     }
-    auto uris = apt::resolve_uris(image, common->host_root, common->overrides);
+    const apt::FetchPolicy& policy = command.fetch.policy;
+    auto uris = apt::resolve_uris(image, policy.host_root, policy.overrides);
     if (!uris) {
-        return report(io, program, uris.error());
+        return report_failure(io, program, uris.error());
     }
     const std::time_t now = std::time(nullptr);
-    for (const config::Diagnostic& w : apt::keyring_expiry_warnings(common->cluster, now)) {
+    for (const config::Diagnostic& w : apt::keyring_expiry_warnings(command.cluster, now)) {
         io.err << w.to_string("warning") << '\n';
     }
-    apt::RepositoryContext context{util::default_command_runner(), common->store,
-                                   common->fetch_options, now};
+    apt::RepositoryContext context{util::default_command_runner(), command.fetch.store,
+                                   policy.options, now};
     if (existing) {
         // Never go back behind what the old lock already saw (see RepositoryContext).
         for (const apt::LockedSource& s : existing->sources) {
@@ -149,96 +114,55 @@ int run_lock(const ParsedArgs& args, Io& io) {
     }
     auto lock = apt::compute_lock(image, *uris, context);
     if (!lock) {
-        return report(io, program, lock.error());
+        return report_failure(io, program, lock.error());
     }
     std::string text = apt::format_lock(*lock);
-    if (auto written = util::write_file_atomic(common->lock_path, text); !written) {
-        return report(io, program, written.error());
+    if (auto written = util::write_file_atomic(command.lock_path, text); !written) {
+        return report_failure(io, program, written.error());
     }
     std::uint64_t bytes = 0;
     for (const auto& p : lock->packages) {
         bytes += p.size;
     }
-    io.out << "wrote " << common->lock_path.string() << ": " << lock->packages.size()
+    io.out << "wrote " << command.lock_path.string() << ": " << lock->packages.size()
            << " packages, " << bytes / (1024 * 1024) << " MiB\n";
     return util::k_exit_ok;
 }
 
-int run_fetch(const ParsedArgs& args, Io& io) {
-    constexpr std::string_view program = "uhs-image fetch";
-    int exit_code = util::k_exit_ok;
-    auto common = load_common(args, io, program, exit_code);
-    if (!common) {
-        return exit_code;
-    }
-    const config::Image& image = common->cluster.image;
-    auto lock = apt::read_lock(common->lock_path);
+int run_fetch(const ParsedArgs& args, Io& io, std::string_view program, StoreCommand& command) {
+    auto lock = apt::read_current_lock(command.lock_path, command.cluster);
     if (!lock) {
-        if (lock.error().code == util::Errc::not_found) {
+        return report_failure(io, program, lock.error());
+    }
+    const fetch::Store& store = command.fetch.store;
+    apt::FetchPolicy policy = command.fetch.policy;
+    policy.offline = args.has("--offline");
+    policy.progress = &io.err;
+    policy.progress_fd = STDERR_FILENO;
+    auto filled = apt::fill_store(command.cluster.image, *lock, store, policy);
+    if (!filled) {
+        return report_failure(io, program, filled.error());
+    }
+    if (policy.offline) {
+        if (filled->missing > 0) {
+            std::string why = filled->corrupt == 0
+                                  ? ""
+                                  : " (" + std::to_string(filled->corrupt) +
+                                        " of them were corrupt and have been removed)";
             return util::report_error(io, program,
-                                      common->lock_path.string() +
-                                          " does not exist; run `uhs-image lock " +
-                                          args.positionals[0] + "` first",
+                                      "--offline: " + std::to_string(filled->missing) +
+                                          " locked packages are not in the store " +
+                                          store.root().string() + why +
+                                          " (first: " + filled->first_missing + ")",
                                       util::k_exit_failure);
         }
-        return report(io, program, lock.error());
-    }
-    if (lock->request_sha256 != apt::request_digest(image)) {
-        return util::report_error(io, program,
-                                  common->lock_path.string() +
-                                      " no longer matches the cluster file; run `uhs-image lock "
-                                      "--update " +
-                                      args.positionals[0] + "`",
-                                  util::k_exit_failure);
-    }
-    if (args.has("--offline")) {
-        // Hash every object: a store file can rot on disk, and a build would take it as is.
-        std::size_t missing = 0;
-        std::size_t corrupt = 0;
-        std::string first;
-        for (const auto& p : lock->packages) {
-            auto intact = common->store.verify(p.sha256);
-            if (intact) {
-                continue;
-            }
-            if (intact.error().code == util::Errc::integrity) {
-                ++corrupt;
-            } else if (intact.error().code != util::Errc::not_found) {
-                return report(io, program, intact.error());
-            }
-            if (missing++ == 0) {
-                first = p.name + " " + p.version;
-            }
-        }
-        if (missing > 0) {
-            std::string why = corrupt == 0 ? ""
-                                           : " (" + std::to_string(corrupt) +
-                                                 " of them were corrupt and have been removed)";
-            return util::report_error(
-                io, program,
-                "--offline: " + std::to_string(missing) + " locked packages are not in the store " +
-                    common->store.root().string() + why + " (first: " + first + ")",
-                util::k_exit_failure);
-        }
-        io.out << "all " << lock->packages.size() << " packages are in "
-               << common->store.root().string() << '\n';
+        io.out << "all " << filled->locked << " packages are in " << store.root().string() << '\n';
         return util::k_exit_ok;
     }
-    auto uris = apt::resolve_uris(image, common->host_root, common->overrides);
-    if (!uris) {
-        return report(io, program, uris.error());
-    }
-    auto items = apt::download_items(*lock, image, *uris);
-    if (!items) {
-        return report(io, program, items.error());
-    }
-    auto result =
-        fetch::download_all(*items, common->store, common->fetch_options, io.err, STDERR_FILENO);
-    if (!result) {
-        return report(io, program, result.error());
-    }
-    io.out << "fetched " << result->downloaded << " packages (" << result->bytes / 1024 << " KiB), "
-           << result->already_present << " already in " << common->store.root().string() << '\n';
+    const fetch::DownloadReport got = filled->downloaded.value_or(fetch::DownloadReport{});
+    io.out << "fetched " << got.downloaded << " packages (" << got.bytes / 1024 << " KiB), "
+           << filled->locked - filled->missing + got.already_present << " already in "
+           << store.root().string() << '\n';
     return util::k_exit_ok;
 }
 
@@ -261,6 +185,32 @@ std::vector<util::OptionSpec> shared_options() {
 
 } // namespace
 
+int report_failure(Io& io, std::string_view program, const util::Error& error) {
+    return util::report_error(io, program, error.message,
+                              error.code == util::Errc::invalid_input ? util::k_exit_usage
+                                                                      : util::k_exit_failure);
+}
+
+util::SubcommandSpec store_command(util::SubcommandSpec spec, StoreCommandBody body) {
+    spec.min_positionals = 1;
+    spec.max_positionals = 1;
+    spec.run = [program = "uhs-image " + std::string(spec.name), body](const ParsedArgs& args,
+                                                                       Io& io) {
+        const std::string& file = args.positionals.at(0);
+        auto cluster = load_cluster_or_report(file, io);
+        if (!cluster) {
+            return util::k_exit_usage;
+        }
+        auto fetch = parse_fetch_setup(args);
+        if (!fetch) {
+            return report_failure(io, program, fetch.error());
+        }
+        StoreCommand command{std::move(*cluster), image::lock_path_for(file), std::move(*fetch)};
+        return body(args, io, program, command);
+    };
+    return spec;
+}
+
 std::vector<util::SubcommandSpec> apt_commands() {
     using util::OptionSpec;
     using util::TakesValue;
@@ -273,32 +223,32 @@ std::vector<util::SubcommandSpec> apt_commands() {
     fetch_options.push_back(
         OptionSpec{"--offline", TakesValue::no, "use only the store; fail if anything is missing"});
     return {
-        {
-            .name = "lock",
-            .summary = "resolve the image's packages and write CLUSTER.yaml.lock",
-            .arguments = "CLUSTER.yaml [--check] [--update] [--source NAME=URI]...",
-            .description =
-                "Verifies each source's InRelease with gpgv against its keyring, downloads the "
-                "indices it lists (checked by SHA-256), resolves the variant's base set plus the "
-                "requested packages as apt would, and writes the sorted lock beside the cluster "
-                "file. An existing lock is left alone unless --update is given.",
-            .options = lock_options,
-            .min_positionals = 1,
-            .max_positionals = 1,
-            .run = run_lock,
-        },
-        {
-            .name = "fetch",
-            .summary = "download every locked package into the content-addressed store",
-            .arguments = "CLUSTER.yaml [--offline] [--source NAME=URI]...",
-            .description =
-                "Downloads in parallel with retries and resume; each file's size and SHA-256 "
-                "are checked before it enters the store under sha256/xx/HASH.",
-            .options = fetch_options,
-            .min_positionals = 1,
-            .max_positionals = 1,
-            .run = run_fetch,
-        },
+        store_command(
+            {
+                .name = "lock",
+                .summary = "resolve the image's packages and write CLUSTER.yaml.lock",
+                .arguments = "CLUSTER.yaml [--check] [--update] [--source NAME=URI]...",
+                .description =
+                    "Verifies each source's InRelease with gpgv against its keyring, downloads the "
+                    "indices it lists (checked by SHA-256), resolves the variant's base set plus "
+                    "the "
+                    "requested packages as apt would, and writes the sorted lock beside the "
+                    "cluster "
+                    "file. An existing lock is left alone unless --update is given.",
+                .options = lock_options,
+            },
+            run_lock),
+        store_command(
+            {
+                .name = "fetch",
+                .summary = "download every locked package into the content-addressed store",
+                .arguments = "CLUSTER.yaml [--offline] [--source NAME=URI]...",
+                .description =
+                    "Downloads in parallel with retries and resume; each file's size and SHA-256 "
+                    "are checked before it enters the store under sha256/xx/HASH.",
+                .options = fetch_options,
+            },
+            run_fetch),
     };
 }
 

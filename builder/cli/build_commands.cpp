@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include <unistd.h>
@@ -17,29 +18,18 @@ namespace uhs::cli {
 
 namespace {
 
-int run_build(const util::ParsedArgs& args, util::Io& io) {
-    constexpr std::string_view program = "uhs-image build";
-    const std::string& file = args.positionals.at(0);
-    auto cluster = load_cluster_or_report(file, io);
-    if (!cluster) {
-        return util::k_exit_usage;
-    }
+int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view program,
+              StoreCommand& command) {
+    const config::Cluster& cluster = command.cluster;
+    const fetch::Store& store = command.fetch.store;
+    apt::FetchPolicy& policy = command.fetch.policy;
+    policy.offline = args.has("--offline");
     image::BuildOptions options;
     options.out_dir = args.value("--out").value_or("out");
     options.disk = args.has("--disk");
     options.use_cache = !args.has("--no-cache");
-    options.offline = args.has("--offline");
-    options.store_root = args.value("--store") ? std::filesystem::absolute(*args.value("--store"))
-                                               : fetch::Store::default_root();
+    options.store_root = store.root();
     options.stage_cache = image::default_stage_cache();
-    if (auto root = args.value("--host-root")) {
-        options.host_root = *root;
-    }
-    auto overrides = apt::parse_source_overrides(args.values("--source"));
-    if (!overrides) {
-        return util::report_error(io, program, overrides.error().message, util::k_exit_usage);
-    }
-    options.overrides = std::move(*overrides);
     const bool json_output = args.has("--json");
     // Progress on a terminal only; logs and pipes get the summary alone.
     const bool tty = ::isatty(STDERR_FILENO) == 1;
@@ -52,16 +42,46 @@ int run_build(const util::ParsedArgs& args, util::Io& io) {
             stamp << std::fixed << std::setprecision(1) << "[" << std::setw(6) << s << " s] ";
             io.err << stamp.str() << line << '\n' << std::flush;
         };
-        options.fetch_progress = &io.err;
-        options.fetch_progress_fd = STDERR_FILENO;
+        policy.say = options.progress;
+        policy.progress = &io.err;
+        policy.progress_fd = STDERR_FILENO;
+    }
+    const auto begun = image::start_build(cluster, options);
+    if (!begun) {
+        return report_failure(io, program, begun.error());
+    }
+    // The store is filled here, by the one fetch policy, so build_image only reads it; a
+    // complete image needs nothing from it.
+    std::optional<image::PhaseTime> fetched;
+    if (!begun->complete) {
+        const auto fetch_start = std::chrono::steady_clock::now();
+        auto filled = apt::fill_store(cluster.image, begun->lock, store, policy);
+        if (!filled) {
+            return report_failure(io, program, filled.error());
+        }
+        if (policy.offline && filled->missing > 0) {
+            const std::size_t corrupt = filled->corrupt;
+            return util::report_error(
+                io, program,
+                "--offline: " + std::to_string(filled->missing) +
+                    " locked packages are not in the store " + store.root().string() +
+                    (corrupt > 0 ? " (" + std::to_string(corrupt) + " of them corrupt, removed)"
+                                 : std::string()) +
+                    "; run `uhs-image fetch " + args.positionals[0] + "`",
+                util::k_exit_failure);
+        }
+        fetched = image::PhaseTime{
+            "fetch",
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - fetch_start).count()};
     }
     rootfs::NamespaceChrootRunner chroot;
-    auto result = image::build_image(*cluster, options, chroot, util::default_command_runner());
+    auto result =
+        image::build_image(cluster, *begun, options, chroot, util::default_command_runner());
     if (!result) {
-        return util::report_error(io, program, result.error().message,
-                                  result.error().code == util::Errc::invalid_input
-                                      ? util::k_exit_usage
-                                      : util::k_exit_failure);
+        return report_failure(io, program, result.error());
+    }
+    if (fetched) {
+        result->phases.insert(result->phases.begin(), *fetched);
     }
     const double total =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -112,42 +132,44 @@ std::vector<util::SubcommandSpec> build_commands() {
     using util::Repeatable;
     using util::TakesValue;
     return {
-        {
-            .name = "build",
-            .summary = "build the image: rootfs.tar, boot/, nodes/, manifest.json, SBOM",
-            .arguments = "CLUSTER.yaml [--out DIR] [--disk] [--json] [--no-cache] "
-                         "[--source NAME=URI]...",
-            .description =
-                "Needs CLUSTER.yaml.lock (`uhs-image lock`). Fetches missing .debs into the "
-                "store, installs them with the target's own dpkg in a chroot under qemu-user "
-                "(private mount and PID namespaces; no service starts), applies the overlays, "
-                "normalises the root and writes OUT/<image-id>/ in a temp directory renamed "
-                "into place when complete. SOURCE_DATE_EPOCH is the lock's newest source Date. "
-                "An existing complete image is left alone. The configured root is cached under "
-                "$XDG_CACHE_HOME/uhs/stages, keyed by the lock and the package list, so an "
-                "overlay-only change skips dpkg. Needs root.",
-            .options =
-                {
-                    OptionSpec{"--out", TakesValue::yes, "output directory (default: out)", "DIR"},
-                    OptionSpec{"--disk", TakesValue::no, "also write disk.img (MBR, FAT32, ext4)"},
-                    OptionSpec{"--json", TakesValue::no, "print a JSON summary"},
-                    OptionSpec{"--no-cache", TakesValue::no,
-                               "neither use nor fill the stage cache"},
-                    OptionSpec{"--offline", TakesValue::no,
-                               "use only the store; fail if a package is missing"},
-                    OptionSpec{"--source", TakesValue::yes,
-                               "use URI for the cluster file's source NAME", "NAME=URI",
-                               Repeatable::yes},
-                    OptionSpec{"--store", TakesValue::yes,
-                               "content-addressed store (default $XDG_CACHE_HOME/uhs/store)",
-                               "DIR"},
-                    OptionSpec{"--host-root", TakesValue::yes,
-                               "read the host's APT sources from DIR/etc/apt (default /)", "DIR"},
-                },
-            .min_positionals = 1,
-            .max_positionals = 1,
-            .run = run_build,
-        },
+        store_command(
+            {
+                .name = "build",
+                .summary = "build the image: rootfs.tar, boot/, nodes/, manifest.json, SBOM",
+                .arguments = "CLUSTER.yaml [--out DIR] [--disk] [--json] [--no-cache] "
+                             "[--source NAME=URI]...",
+                .description =
+                    "Needs CLUSTER.yaml.lock (`uhs-image lock`). Fetches missing .debs into the "
+                    "store, installs them with the target's own dpkg in a chroot under qemu-user "
+                    "(private mount and PID namespaces; no service starts), applies the overlays, "
+                    "normalises the root and writes OUT/<image-id>/ in a temp directory renamed "
+                    "into place when complete. SOURCE_DATE_EPOCH is the lock's newest source Date. "
+                    "An existing complete image is left alone. The configured root is cached under "
+                    "$XDG_CACHE_HOME/uhs/stages, keyed by the lock and the package list, so an "
+                    "overlay-only change skips dpkg. Needs root.",
+                .options =
+                    {
+                        OptionSpec{"--out", TakesValue::yes, "output directory (default: out)",
+                                   "DIR"},
+                        OptionSpec{"--disk", TakesValue::no,
+                                   "also write disk.img (MBR, FAT32, ext4)"},
+                        OptionSpec{"--json", TakesValue::no, "print a JSON summary"},
+                        OptionSpec{"--no-cache", TakesValue::no,
+                                   "neither use nor fill the stage cache"},
+                        OptionSpec{"--offline", TakesValue::no,
+                                   "use only the store; fail if a package is missing"},
+                        OptionSpec{"--source", TakesValue::yes,
+                                   "use URI for the cluster file's source NAME", "NAME=URI",
+                                   Repeatable::yes},
+                        OptionSpec{"--store", TakesValue::yes,
+                                   "content-addressed store (default $XDG_CACHE_HOME/uhs/store)",
+                                   "DIR"},
+                        OptionSpec{"--host-root", TakesValue::yes,
+                                   "read the host's APT sources from DIR/etc/apt (default /)",
+                                   "DIR"},
+                    },
+            },
+            run_build),
     };
 }
 

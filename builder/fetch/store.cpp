@@ -42,12 +42,7 @@ util::Status fsync_path(const std::filesystem::path& path, int flags) {
 
 // `path`, once the directory it goes into exists.
 util::Result<std::filesystem::path> with_parent_dir(std::filesystem::path path) {
-    std::error_code ec;
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
+    UHS_CHECK(util::create_dirs(path.parent_path()));
     return path;
 }
 
@@ -67,11 +62,7 @@ std::filesystem::path Store::path_for(std::string_view sha256) const {
 
 util::Result<std::filesystem::path> Store::temp_dir() const {
     std::filesystem::path dir = m_root / "tmp";
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", dir.string(), ": ", ec.message());
-    }
+    UHS_CHECK(util::create_dirs(dir));
     return dir;
 }
 
@@ -101,30 +92,6 @@ util::Status Store::insert_data(std::string_view data, std::string_view sha256) 
     }
     const std::filesystem::path path = UHS_TRY(with_parent_dir(path_for(sha256)));
     return util::write_file_atomic(path, data, 0644);
-}
-
-util::Status Store::insert_file(const std::filesystem::path& temp, std::string_view sha256) const {
-    UHS_CHECK(check_name(sha256));
-    std::string actual = UHS_TRY(util::sha256_file_hex(temp));
-    std::error_code ec;
-    if (actual != sha256) {
-        std::filesystem::remove(temp, ec);
-        return util::fail(util::Errc::integrity, "SHA-256 mismatch: expected ", std::string(sha256),
-                          ", got ", actual);
-    }
-    UHS_CHECK(fsync_path(temp, O_RDONLY));
-    std::filesystem::path path = path_for(sha256);
-    std::filesystem::create_directories(path.parent_path(), ec);
-    if (ec) {
-        return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                          ec.message());
-    }
-    std::filesystem::permissions(temp, std::filesystem::perms(0644), ec);
-    if (::rename(temp.c_str(), path.c_str()) != 0) {
-        return util::fail(util::Errc::io, "cannot rename ", temp.string(), " to ", path.string(),
-                          ": ", util::errno_text(errno));
-    }
-    return fsync_path(path.parent_path(), O_RDONLY | O_DIRECTORY);
 }
 
 util::Status Store::insert_open_file(int fd, const std::filesystem::path& temp,

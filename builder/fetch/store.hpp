@@ -32,13 +32,10 @@ public:
     // Stores `data` if its SHA-256 is `sha256`; Errc::integrity otherwise (nothing written).
     util::Status insert_data(std::string_view data, std::string_view sha256) const;
 
-    // Moves the finished download `temp` in as `sha256` after hashing it: fsync, rename, fsync
-    // of the directory. On a mismatch `temp` is deleted and Errc::integrity returned.
-    util::Status insert_file(const std::filesystem::path& temp, std::string_view sha256) const;
-
-    // Like insert_file for a download the caller holds open (and flock()ed) as `fd`: the bytes
-    // hashed are read through `fd`, so they are the bytes renamed in, whatever else happens to
-    // the name. On a mismatch nothing is renamed or deleted and Errc::integrity is returned.
+    // Moves the finished download `temp`, which the caller holds open (and flock()ed) as `fd`,
+    // in as `sha256` after hashing it: fsync, rename, fsync of the directory. The bytes hashed
+    // are read through `fd`, so they are the bytes renamed in, whatever else happens to the
+    // name. On a mismatch nothing is renamed or deleted and Errc::integrity is returned.
     util::Status insert_open_file(int fd, const std::filesystem::path& temp,
                                   std::string_view sha256) const;
 

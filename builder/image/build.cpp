@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/build.hpp"
 
-#include "builder/apt/lock.hpp"
 #include "builder/apt/lockfile.hpp"
-#include "builder/fetch/http.hpp"
+#include "builder/fetch/store.hpp"
 #include "builder/image/disk_image.hpp"
 #include "builder/image/manifest.hpp"
 #include "builder/image/node_trees.hpp"
@@ -29,10 +28,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -41,7 +38,6 @@
 namespace uhs::image {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using util::Errc;
 using util::fail;
 
@@ -59,15 +55,6 @@ public:
 private:
     std::chrono::steady_clock::time_point m_last = std::chrono::steady_clock::now();
 };
-
-util::Status make_dirs(const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot create ", dir.string(), ": ", ec.message());
-    }
-    return {};
-}
 
 util::Status copy_boot_file(const fs::path& from, const fs::path& to) {
     std::error_code ec;
@@ -102,7 +89,7 @@ std::vector<std::string> regular_files(const fs::path& dir, std::string_view suf
 // kernel's version. Whether a node can boot from it is check_boot_chain's job.
 util::Result<std::string> assemble_boot(const config::Cluster& cluster, const fs::path& root,
                                         const fs::path& boot) {
-    UHS_CHECK(make_dirs(boot / "overlays"));
+    UHS_CHECK(util::create_dirs(boot / "overlays"));
     std::string version;
     for (const std::string& name : regular_files(root / "boot")) {
         if (name.starts_with("vmlinuz-")) {
@@ -173,7 +160,7 @@ util::Status install_authorized_keys(const config::Cluster& cluster, const fs::p
         return {};
     }
     auto overlay = UHS_TRY(util::TempDir::create("uhs-authorized-keys-"));
-    UHS_CHECK(make_dirs(overlay.path() / "root/.ssh"));
+    UHS_CHECK(util::create_dirs(overlay.path() / "root/.ssh"));
     std::string keys;
     for (const std::string& key : cluster.cluster.ssh_authorized_keys) {
         keys += key + "\n";
@@ -287,12 +274,12 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
     const fs::path fresh = scratch / "nodes";
     std::error_code ec;
     fs::remove_all(scratch, ec);
-    UHS_CHECK(make_dirs(scratch));
+    UHS_CHECK(util::create_dirs(scratch));
     if (auto written = write_node_trees(cluster, image_id, scratch); !written) {
         fs::remove_all(scratch, ec);
         return std::unexpected(written.error());
     }
-    UHS_CHECK(make_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
+    UHS_CHECK(util::create_dirs(fresh)); // a cluster with no enrolled node still has a nodes/
     ::chmod(fresh.c_str(), 0755);
     const bool had_nodes = fs::is_directory(nodes, ec);
     if (had_nodes && UHS_TRY(tree_sha256(nodes)) == UHS_TRY(tree_sha256(fresh))) {
@@ -312,8 +299,7 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
                     util::errno_text(err));
     }
     fs::remove_all(scratch, ec); // holds the old tree now
-    const json manifest = UHS_TRY(make_manifest(image_dir, inputs));
-    UHS_CHECK(util::write_file_atomic(image_dir / "manifest.json", manifest.dump(2) + "\n"));
+    UHS_CHECK(write_manifest(image_dir, inputs));
     return true;
 }
 
@@ -329,7 +315,7 @@ fs::path default_stage_cache() {
 }
 
 std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster) {
-    const json dpkg_subset{
+    const nlohmann::json dpkg_subset{
         {"architecture", cluster.image.architecture},
         {"variant", config::to_string(cluster.image.variant)},
         {"packages", cluster.image.packages},
@@ -341,36 +327,6 @@ std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluste
     hash.update("dpkg " + dpkg_subset.dump() + "\n");
     hash.update("tool " + inputs.tool_version + "\n");
     return util::to_hex(hash.finish());
-}
-
-bool image_is_complete(const fs::path& image_dir, std::string_view image_id) {
-    auto text = util::read_file(image_dir / "manifest.json");
-    if (!text) {
-        return false;
-    }
-    const json manifest = json::parse(*text, nullptr, false);
-    if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("image_id") ||
-        manifest["image_id"] != image_id || !manifest.contains("files") ||
-        !manifest["files"].is_array()) {
-        return false;
-    }
-    for (const json& file : manifest["files"]) {
-        if (!file.is_object() || !file.contains("path") || !file["path"].is_string()) {
-            return false;
-        }
-        const fs::path path = image_dir / file["path"].get<std::string>();
-        std::error_code ec;
-        if (file.contains("symlink")) {
-            if (!fs::is_symlink(fs::symlink_status(path, ec))) {
-                return false;
-            }
-        } else if (!file.contains("size") || !file["size"].is_number_unsigned() ||
-                   !fs::is_regular_file(fs::symlink_status(path, ec)) ||
-                   fs::file_size(path, ec) != file["size"].get<std::uint64_t>()) {
-            return false;
-        }
-    }
-    return true;
 }
 
 util::Result<std::int64_t> lock_source_date_epoch(const fs::path& lock_file) {
@@ -391,8 +347,25 @@ util::Result<std::int64_t> lock_source_date_epoch(const fs::path& lock_file) {
     return newest;
 }
 
-util::Result<BuildResult> build_image(const config::Cluster& cluster, const BuildOptions& options,
-                                      rootfs::ChrootRunner& chroot, util::CommandRunner& commands) {
+util::Result<BuildStart> start_build(const config::Cluster& cluster, const BuildOptions& options) {
+    BuildStart start;
+    start.inputs = UHS_TRY(collect_image_id_inputs(cluster));
+    start.lock = UHS_TRY(apt::read_current_lock(start.inputs.lock_file, cluster));
+    if (!start.inputs.image_id()) { // the lock went away between the two reads
+        return fail(Errc::io, "cannot hash ", start.inputs.lock_file.string());
+    }
+    start.image_id = *start.inputs.image_id();
+    start.image_dir = options.out_dir / start.image_id;
+    start.source_date_epoch = UHS_TRY(lock_source_date_epoch(start.inputs.lock_file));
+    // --disk on an image built without it: build again (the id, and so the other bytes, stay).
+    start.complete = image_is_complete(start.image_dir, start.image_id) &&
+                     (!options.disk || fs::is_regular_file(start.image_dir / "disk.img"));
+    return start;
+}
+
+util::Result<BuildResult> build_image(const config::Cluster& cluster, const BuildStart& start,
+                                      const BuildOptions& options, rootfs::ChrootRunner& chroot,
+                                      util::CommandRunner& commands) {
     auto say = [&](std::string_view line) {
         if (options.progress) {
             options.progress(line);
@@ -404,83 +377,41 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         ~UmaskGuard() { ::umask(old); }
     } umask_guard;
     Clock clock;
+    const apt::LockFile& lock = start.lock;
     BuildResult result;
-    const std::string file = cluster.file.string();
-    const ImageIdInputs inputs = UHS_TRY(collect_image_id_inputs(cluster));
-    if (!inputs.lock_sha256) {
-        return fail(Errc::not_found, inputs.lock_file.string(),
-                    " does not exist; run `uhs-image lock ", file, "` first");
-    }
-    const apt::LockFile lock = UHS_TRY(apt::read_lock(inputs.lock_file));
-    if (lock.request_sha256 != apt::request_digest(cluster.image)) {
-        return fail(Errc::not_found, inputs.lock_file.string(),
-                    " no longer matches the cluster file; run `uhs-image lock --update ", file,
-                    "`");
-    }
-    result.image_id = *inputs.image_id();
-    result.image_dir = options.out_dir / result.image_id;
-    result.stage_key = stage_key(inputs, cluster);
-    result.source_date_epoch = UHS_TRY(lock_source_date_epoch(inputs.lock_file));
-    // --disk on an image built without it: build again (the id, and so the other bytes, stay).
-    if (image_is_complete(result.image_dir, result.image_id) &&
-        (!options.disk || fs::is_regular_file(result.image_dir / "disk.img"))) {
+    result.image_id = start.image_id;
+    result.image_dir = start.image_dir;
+    result.stage_key = stage_key(start.inputs, cluster);
+    result.source_date_epoch = start.source_date_epoch;
+    if (start.complete) {
         result.up_to_date = true;
         result.nodes_refreshed =
-            UHS_TRY(refresh_node_trees(cluster, inputs, result.image_id, result.image_dir));
+            UHS_TRY(refresh_node_trees(cluster, start.inputs, result.image_id, result.image_dir));
         result.phases.push_back({"check", clock.lap()});
         return result;
     }
     const std::int64_t sde = result.source_date_epoch;
-
-    // Every locked .deb in the store, re-hashed now: a file changed on disk since it was
-    // fetched is removed (and fetched again) rather than installed.
+    // The fetch policy (apt::fill_store) is the caller's: here the store must be complete.
     const fetch::Store store(options.store_root);
-    std::size_t missing = 0;
-    std::size_t corrupt = 0;
     for (const auto& p : lock.packages) {
-        if (auto checked = store.verify(p.sha256); !checked) {
-            if (checked.error().code != Errc::not_found &&
-                checked.error().code != Errc::integrity) {
-                return std::unexpected(checked.error());
-            }
-            ++missing;
-            corrupt += checked.error().code == Errc::integrity ? 1 : 0;
+        if (!store.contains(p.sha256)) {
+            return fail(Errc::not_found, "the locked package ", p.name, " ", p.version,
+                        " is not in the store ", store.root().string(), "; run `uhs-image fetch ",
+                        cluster.file.string(), "`");
         }
     }
-    if (missing > 0 && options.offline) {
-        return fail(Errc::not_found, "--offline: ", std::to_string(missing),
-                    " locked packages are not in the store ", store.root().string(),
-                    corrupt > 0 ? " (" + std::to_string(corrupt) + " of them corrupt, removed)"
-                                : std::string(),
-                    "; run `uhs-image fetch ", file, "`");
-    }
-    if (missing > 0) {
-        say("fetch: " + std::to_string(missing) + " packages into " + store.root().string());
-        const auto uris =
-            UHS_TRY(apt::resolve_uris(cluster.image, options.host_root, options.overrides));
-        const auto items = UHS_TRY(apt::download_items(lock, cluster.image, uris));
-        fetch::FetchOptions fetch_options;
-        std::ostringstream quiet;
-        if (!options.fetch_progress) {
-            fetch_options.progress = fetch::Progress::never;
-        }
-        (void)UHS_TRY(fetch::download_all(items, store, fetch_options,
-                                          options.fetch_progress ? *options.fetch_progress : quiet,
-                                          options.fetch_progress_fd));
-    }
-    result.phases.push_back({"fetch", clock.lap()});
 
     if (options.disk) {
         UHS_CHECK(check_mke2fs(commands));
     }
-    UHS_CHECK(make_dirs(options.out_dir));
+    UHS_CHECK(util::create_dirs(options.out_dir));
     const fs::path out_dir = fs::absolute(options.out_dir);
     const TempTree temp(UHS_TRY(make_temp_dir(out_dir, "." + result.image_id + ".partial-")));
     const fs::path root = temp.path() / "root";
     const fs::path image = temp.path() / "image";
     const fs::path log = temp.path() / "dpkg.log";
-    UHS_CHECK(make_dirs(root));
-    UHS_CHECK(make_dirs(image));
+    UHS_CHECK(util::create_dirs(root));
+    UHS_CHECK(util::create_dirs(image));
     ::chmod(root.c_str(), 0755);
     ::chmod(image.c_str(), 0755);
 
@@ -517,7 +448,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         result.phases.push_back({"configure", clock.lap()});
         (void)UHS_TRY(rootfs::normalize_rootfs(root));
         if (options.use_cache) {
-            UHS_CHECK(make_dirs(options.stage_cache));
+            UHS_CHECK(util::create_dirs(options.stage_cache));
             say("cache: saving the configured root as " + cached.string());
             (void)UHS_TRY(write_tree_tar(root, cached, TarOptions{sde}));
             result.phases.push_back({"save-stage", clock.lap()});
@@ -580,7 +511,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     (void)UHS_TRY(write_tree_tar(root, image / "rootfs.tar", TarOptions{sde}));
     result.phases.push_back({"rootfs.tar", clock.lap()});
     UHS_CHECK(write_node_trees(cluster, result.image_id, image));
-    const json sbom = make_spdx_sbom(result.image_id, sbom_packages(lock), sde);
+    const nlohmann::json sbom = make_spdx_sbom(result.image_id, sbom_packages(lock), sde);
     UHS_CHECK(util::write_file_atomic(image / "sbom.spdx.json", sbom.dump(2) + "\n"));
     if (options.disk) {
         DiskImageOptions disk;
@@ -589,7 +520,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         // disk-boot/: what the disk's boot partition has besides boot/, kept beside it so the
         // manifest lists it and `verify` can check the partition against it.
         disk.extra_boot_dir = image / "disk-boot";
-        UHS_CHECK(make_dirs(disk.extra_boot_dir));
+        UHS_CHECK(util::create_dirs(disk.extra_boot_dir));
         UHS_CHECK(
             util::write_file_atomic(disk.extra_boot_dir / "config.txt",
                                     bootcfg::render_disk_config_txt(cluster, result.image_id)));
@@ -602,8 +533,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         result.phases.push_back({"disk.img", clock.lap()});
     }
     // manifest.json last: its presence marks the image complete.
-    const json manifest = UHS_TRY(make_manifest(image, inputs));
-    UHS_CHECK(util::write_file_atomic(image / "manifest.json", manifest.dump(2) + "\n"));
+    UHS_CHECK(write_manifest(image, start.inputs));
 
     std::error_code ec;
     if (fs::exists(fs::symlink_status(result.image_dir))) {

@@ -78,6 +78,77 @@ util::Result<json> make_manifest(const fs::path& image_dir, const ImageIdInputs&
     };
 }
 
+util::Status write_manifest(const fs::path& image_dir, const ImageIdInputs& inputs) {
+    const json manifest = UHS_TRY(make_manifest(image_dir, inputs));
+    return util::write_file_atomic(image_dir / "manifest.json", manifest.dump(2) + "\n");
+}
+
+util::Result<std::map<std::string, ManifestFile>> manifest_files(const json& files,
+                                                                 const std::string& where) {
+    std::map<std::string, ManifestFile> out;
+    if (!files.is_array()) {
+        return fail(Errc::invalid_input, where, ": files: not an array");
+    }
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        const json& f = files[i];
+        const std::string field = where + ": files[" + std::to_string(i) + "]";
+        if (!f.is_object() || !f.contains("path") || !f["path"].is_string()) {
+            return fail(Errc::invalid_input, field, ".path: missing");
+        }
+        ManifestFile entry;
+        if (f.contains("symlink") && f["symlink"].is_string()) {
+            entry.symlink = f["symlink"].get<std::string>();
+        } else if (f.contains("sha256") && f["sha256"].is_string() && f.contains("size") &&
+                   f["size"].is_number_unsigned()) {
+            entry.sha256 = f["sha256"].get<std::string>();
+            entry.size = f["size"].get<std::uint64_t>();
+        } else {
+            return fail(Errc::invalid_input, field, ": neither sha256+size nor symlink");
+        }
+        out[f["path"].get<std::string>()] = std::move(entry);
+    }
+    return out;
+}
+
+util::Result<Manifest> read_manifest(const fs::path& image_dir) {
+    const fs::path path = image_dir / "manifest.json";
+    auto text = util::read_file(path);
+    if (!text) {
+        return fail(Errc::not_found, path.string(),
+                    ": cannot read (is this an image directory written by `uhs-image build`?)");
+    }
+    const json manifest = json::parse(*text, nullptr, false);
+    if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("files")) {
+        return fail(Errc::invalid_input, path.string(), ": not a uhs manifest");
+    }
+    Manifest out;
+    if (manifest.contains("image_id") && manifest["image_id"].is_string()) {
+        out.image_id = manifest["image_id"].get<std::string>();
+    }
+    out.files = UHS_TRY(manifest_files(manifest["files"], path.string()));
+    return out;
+}
+
+bool image_is_complete(const fs::path& image_dir, std::string_view image_id) {
+    const auto manifest = read_manifest(image_dir);
+    if (!manifest || manifest->image_id != image_id) {
+        return false;
+    }
+    for (const auto& [relative, file] : manifest->files) {
+        const fs::path path = image_dir / relative;
+        std::error_code ec;
+        if (!file.symlink.empty()) {
+            if (!fs::is_symlink(fs::symlink_status(path, ec))) {
+                return false;
+            }
+        } else if (!fs::is_regular_file(fs::symlink_status(path, ec)) ||
+                   fs::file_size(path, ec) != file.size) {
+            return false;
+        }
+    }
+    return true;
+}
+
 namespace {
 
 // purl percent-encodes ':' (Debian epochs) and other reserved characters in the version.

@@ -35,11 +35,7 @@ util::Status write_node_trees(const config::Cluster& cluster, std::string_view i
                 continue;
             }
             const fs::path dir = image_dir / "nodes" / *name;
-            std::error_code ec;
-            fs::create_directories(dir, ec);
-            if (ec) {
-                return fail(Errc::io, "cannot create ", dir.string(), ": ", ec.message());
-            }
+            UHS_CHECK(util::create_dirs(dir));
             UHS_CHECK(util::write_file_atomic(dir / "config.txt", config_txt));
             UHS_CHECK(util::write_file_atomic(dir / "cmdline.txt", cmdline));
             for (const std::string& file :

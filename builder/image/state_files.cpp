@@ -52,12 +52,7 @@ std::vector<GeneratedFile> render_state_files(const config::Cluster& cluster) {
 util::Status write_generated_tree(const std::vector<GeneratedFile>& files, const fs::path& dir) {
     for (const GeneratedFile& file : files) {
         const fs::path path = dir / file.path;
-        std::error_code ec;
-        fs::create_directories(path.parent_path(), ec);
-        if (ec) {
-            return util::fail(util::Errc::io, "cannot create ", path.parent_path().string(), ": ",
-                              ec.message());
-        }
+        UHS_CHECK(util::create_dirs(path.parent_path()));
         UHS_CHECK(util::write_file_atomic(path, file.text));
     }
     return {};

@@ -191,11 +191,7 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
                               const ConfigureOptions& options, ChrootRunner& runner) {
     // Merged /usr, as trixie's base-files expects: /bin, /sbin, /lib are links into /usr.
     for (const char* dir : {"usr/bin", "usr/sbin", "usr/lib"}) {
-        std::error_code ec;
-        fs::create_directories(root / dir, ec);
-        if (ec) {
-            return fail(Errc::io, "cannot create ", (root / dir).string(), ": ", ec.message());
-        }
+        UHS_CHECK(util::create_dirs(root / dir));
     }
     for (const char* alias : {"bin", "sbin", "lib"}) {
         std::error_code ec;
@@ -273,11 +269,7 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
 
     const fs::path deb_dir = root / k_deb_dir;
     UHS_CHECK(remove_path(deb_dir));
-    std::error_code ec;
-    fs::create_directories(deb_dir, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot create ", deb_dir.string(), ": ", ec.message());
-    }
+    UHS_CHECK(util::create_dirs(deb_dir));
     auto place =
         [&](const std::vector<std::string>& names) -> util::Result<std::vector<std::string>> {
         std::vector<std::string> inside;
@@ -295,6 +287,7 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
                      " Essential packages in the target (qemu-user)");
     UHS_CHECK(run_dpkg(root, essential_debs, "Essential", options, runner));
     UHS_CHECK(remove_path(deb_dir));
+    std::error_code ec;
     fs::create_directories(deb_dir, ec);
 
     // Essential dpkg is installed now; until the end no daemon may start through it.

@@ -7,7 +7,6 @@
 
 namespace uhs::rootfs {
 
-namespace fs = std::filesystem;
 using util::Errc;
 using util::fail;
 
@@ -46,7 +45,7 @@ util::Result<std::string> read_member(archive* reader, const std::string& what) 
 
 } // namespace
 
-util::Result<DebArchive> read_deb(const fs::path& path) {
+util::Result<DebArchive> read_deb(const std::filesystem::path& path) {
     const std::string bytes = UHS_TRY(util::read_file(path));
     DebArchive deb;
     deb.name = path.filename().string();
@@ -112,7 +111,7 @@ util::Result<std::map<std::string, std::string>> read_control_files(const DebArc
     }
 }
 
-util::Result<ExtractReport> extract_data(const DebArchive& deb, const fs::path& root,
+util::Result<ExtractReport> extract_data(const DebArchive& deb, const std::filesystem::path& root,
                                          const ExtractPolicy& policy) {
     auto reader = UHS_TRY(open_memory_archive(deb.data_tar, false, deb.name + " data.tar"));
     return extract_entries(reader.get(), deb.name, deb.name + ": data.tar", root, policy);

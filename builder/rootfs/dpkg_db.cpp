@@ -110,11 +110,7 @@ std::string format_status_stanza(const DpkgPackage& package) {
 util::Status write_dpkg_database(const fs::path& root, const DpkgDatabase& db) {
     const fs::path dpkg = root / "var/lib/dpkg";
     for (const char* dir : {"info", "updates", "triggers", "alternatives"}) {
-        std::error_code ec;
-        fs::create_directories(dpkg / dir, ec);
-        if (ec) {
-            return fail(Errc::io, "cannot create ", (dpkg / dir).string(), ": ", ec.message());
-        }
+        UHS_CHECK(util::create_dirs(dpkg / dir));
     }
     std::vector<const DpkgPackage*> sorted;
     for (const DpkgPackage& p : db.packages) {

@@ -14,7 +14,6 @@
 
 namespace uhs::rootfs {
 
-namespace fs = std::filesystem;
 using util::Errc;
 using util::fail;
 using util::UniqueFd;
@@ -61,7 +60,7 @@ util::Result<UniqueFd> open_dir_beneath(int root, const std::string& dir) {
 
 } // namespace
 
-util::Result<NormalizeReport> normalize_rootfs(const fs::path& root) {
+util::Result<NormalizeReport> normalize_rootfs(const std::filesystem::path& root) {
     UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root_fd) {
         return fail(Errc::io, "cannot open ", root.string(), ": ", util::errno_text(errno));

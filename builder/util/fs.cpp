@@ -112,6 +112,15 @@ Status write_file_atomic(const fs::path& path, std::string_view data, unsigned m
     return file.commit(mode);
 }
 
+Status create_dirs(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot create ", dir.string(), ": ", ec.message());
+    }
+    return {};
+}
+
 Result<std::vector<std::string>> list_dir_sorted(const fs::path& dir) {
     std::error_code ec;
     std::vector<std::string> names;

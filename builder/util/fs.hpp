@@ -50,6 +50,9 @@ private:
     int m_fd = -1;
 };
 
+// std::filesystem::create_directories as a Status: Errc::io, "cannot create DIR: why".
+Status create_dirs(const std::filesystem::path& dir);
+
 // Entries of `dir` (names only), sorted bytewise so every walk is reproducible.
 Result<std::vector<std::string>> list_dir_sorted(const std::filesystem::path& dir);
 

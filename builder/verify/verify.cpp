@@ -16,7 +16,6 @@
 namespace uhs::image {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 using util::Errc;
 using util::fail;
 
@@ -151,40 +150,6 @@ private:
 
     GuestfsHandle m_g;
 };
-
-// The checks of one side of the comparison: manifest entry vs what is there.
-struct ManifestFile {
-    std::string sha256; // regular files
-    std::uint64_t size = 0;
-    std::string symlink; // symlinks: the target
-};
-
-util::Result<std::map<std::string, ManifestFile>> manifest_files(const json& files,
-                                                                 const std::string& where) {
-    std::map<std::string, ManifestFile> out;
-    if (!files.is_array()) {
-        return fail(Errc::invalid_input, where, ": files: not an array");
-    }
-    for (std::size_t i = 0; i < files.size(); ++i) {
-        const json& f = files[i];
-        const std::string field = where + ": files[" + std::to_string(i) + "]";
-        if (!f.is_object() || !f.contains("path") || !f["path"].is_string()) {
-            return fail(Errc::invalid_input, field, ".path: missing");
-        }
-        ManifestFile entry;
-        if (f.contains("symlink") && f["symlink"].is_string()) {
-            entry.symlink = f["symlink"].get<std::string>();
-        } else if (f.contains("sha256") && f["sha256"].is_string() && f.contains("size") &&
-                   f["size"].is_number_unsigned()) {
-            entry.sha256 = f["sha256"].get<std::string>();
-            entry.size = f["size"].get<std::uint64_t>();
-        } else {
-            return fail(Errc::invalid_input, field, ": neither sha256+size nor symlink");
-        }
-        out[f["path"].get<std::string>()] = std::move(entry);
-    }
-    return out;
-}
 
 // The content hash a manifest path stands for, following symlinks inside the image
 // (mcopy copies what a link points to).
@@ -441,17 +406,7 @@ util::Result<std::unique_ptr<DiskInspector>> open_with_guestfs(const fs::path& d
 
 util::Result<VerifyReport> verify_image(const fs::path& image_dir,
                                         const InspectorFactory& open_disk) {
-    const fs::path manifest_path = image_dir / "manifest.json";
-    auto text = util::read_file(manifest_path);
-    if (!text) {
-        return fail(Errc::not_found, manifest_path.string(),
-                    ": cannot read (is this an image directory written by `uhs-image build`?)");
-    }
-    json manifest = json::parse(*text, nullptr, false);
-    if (manifest.is_discarded() || !manifest.is_object() || !manifest.contains("files")) {
-        return fail(Errc::invalid_input, manifest_path.string(), ": not a uhs manifest");
-    }
-    const auto listed = UHS_TRY(manifest_files(manifest["files"], manifest_path.string()));
+    const auto listed = UHS_TRY(read_manifest(image_dir)).files;
     VerifyReport report;
     check_manifest(image_dir, listed, report);
     if (listed.contains("disk.img")) {

@@ -16,6 +16,7 @@
 #include "firmware/bootcfg/initramfs.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 #include "firmware/rpiboot/plan.hpp"
+#include "tests/unit/build_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <algorithm>
@@ -574,7 +575,6 @@ struct BuildFixture : PlanFixture {
         options.out_dir = dir.path() / "out";
         options.store_root = dir.path() / "store";
         options.stage_cache = dir.path() / "stages";
-        options.offline = true;
         // The one locked package, in the store.
         const std::string deb = "a package";
         const std::string sha = util::sha256_hex(deb);
@@ -628,7 +628,7 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     BuildFixture f;
     NoChroot chroot;
     NoCommands commands;
-    auto built = image::build_image(f.cluster, f.options, chroot, commands);
+    auto built = test::start_and_build(f.cluster, f.options, chroot, commands);
     REQUIRE_FALSE(built);
     const auto id = *image::collect_image_id_inputs(f.cluster)->image_id();
     const fs::path report = f.options.out_dir / (id + ".boot-chain.json");
@@ -657,7 +657,7 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     }
     auto chosen = config::parse_cluster(text, f.cluster_file, {});
     REQUIRE(chosen);
-    built = image::build_image(*chosen, f.options, chroot, commands);
+    built = test::start_and_build(*chosen, f.options, chroot, commands);
     INFO((built ? std::string() : built.error().message));
     REQUIRE(built);
     CHECK(built->stage_cache_hit);

@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
+#include "builder/apt/fetch_policy.hpp"
 #include "builder/apt/lockfile.hpp"
+#include "builder/cli/commands.hpp"
 #include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
 #include "builder/image/manifest.hpp"
 #include "builder/image/node_trees.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/sha256.hpp"
+#include "tests/unit/build_support.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <chrono>
+#include <sstream>
 
 using namespace uhs;
 namespace fs = std::filesystem;
@@ -70,8 +75,18 @@ struct Fixture {
         o.out_dir = dir.path() / "out";
         o.store_root = dir.path() / "store";
         o.stage_cache = dir.path() / "stages";
-        o.offline = true;
         return o;
+    }
+
+    // `uhs-image build FILE --offline` into out/ from store/, as a user runs it.
+    std::pair<int, std::string> build_offline() const {
+        std::ostringstream out, err;
+        util::Io io{out, err};
+        const std::vector<std::string> args{
+            "build",   cluster_file.string(),           "--out",    (dir.path() / "out").string(),
+            "--store", (dir.path() / "store").string(), "--offline"};
+        const int code = cli::run_uhs_image(args, io);
+        return {code, err.str()};
     }
 };
 
@@ -146,7 +161,7 @@ TEST_CASE("a complete image is one whose manifest names it and lists what is the
 TEST_CASE_METHOD(Fixture, "build without a lock says to run uhs-image lock") {
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = image::build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
     CHECK(built.error().message == cluster_file.string() +
                                        ".lock does not exist; run `uhs-image lock " +
@@ -159,7 +174,7 @@ TEST_CASE_METHOD(Fixture, "build with a stale lock says to update it") {
     cluster.image.packages.push_back("hello");
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = image::build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
     CHECK(built.error().message.find("no longer matches the cluster file; run `uhs-image lock "
                                      "--update") != std::string::npos);
@@ -178,7 +193,7 @@ TEST_CASE_METHOD(Fixture, "build of a complete image does nothing and says so") 
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
     const auto start = std::chrono::steady_clock::now();
-    auto built = image::build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     REQUIRE(built);
@@ -207,7 +222,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
     // Unchanged identities: nothing to do.
-    auto same = image::build_image(cluster, options(), chroot, commands);
+    auto same = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE(same);
     CHECK(same->up_to_date);
     CHECK_FALSE(same->nodes_refreshed);
@@ -215,7 +230,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     config::Cluster swapped = cluster;
     swapped.nodes[0].serial = "deadbeef";
     swapped.nodes[0].mac = config::MacAddress::parse("2c:cf:67:de:ad:01");
-    auto built = image::build_image(swapped, options(), chroot, commands);
+    auto built = test::start_and_build(swapped, options(), chroot, commands);
     REQUIRE(built);
     CHECK(built->up_to_date);
     CHECK(built->nodes_refreshed);
@@ -237,7 +252,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
     for (const auto& name : *names) {
         CHECK_FALSE(name.starts_with(".nodes-"));
     }
-    auto again = image::build_image(swapped, options(), chroot, commands);
+    auto again = test::start_and_build(swapped, options(), chroot, commands);
     REQUIRE(again);
     CHECK_FALSE(again->nodes_refreshed);
     // The same with a relative --out (as the CLI is usually given): the links still resolve.
@@ -246,7 +261,7 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
         image::BuildOptions relative = options();
         relative.out_dir = "out";
         swapped.nodes[0].serial = "feedf00d";
-        auto moved = image::build_image(swapped, relative, chroot, commands);
+        auto moved = test::start_and_build(swapped, relative, chroot, commands);
         REQUIRE(moved);
         CHECK(moved->nodes_refreshed);
     }
@@ -260,12 +275,9 @@ TEST_CASE_METHOD(Fixture, "a module swap rewrites nodes/ of the built image, not
 
 TEST_CASE_METHOD(Fixture, "an offline build with packages missing from the store stops early") {
     write_lock();
-    ForbiddenChroot chroot;
-    ForbiddenCommands commands;
-    auto built = image::build_image(cluster, options(), chroot, commands);
-    REQUIRE_FALSE(built);
-    CHECK(built.error().message.find("--offline: 1 locked packages are not in the store") !=
-          std::string::npos);
+    const auto [code, err] = build_offline();
+    REQUIRE(code == util::k_exit_failure);
+    CHECK(err.find("--offline: 1 locked packages are not in the store") != std::string::npos);
     CHECK_FALSE(fs::exists(dir.path() / "out"));
 }
 
@@ -275,13 +287,49 @@ TEST_CASE_METHOD(Fixture, "a store object changed on disk is removed, not instal
     const fs::path object = store.path_for(std::string(64, 'c'));
     fs::create_directories(object.parent_path());
     REQUIRE(util::write_file_atomic(object, "not the locked base-files"));
+    const auto [code, err] = build_offline();
+    REQUIRE(code == util::k_exit_failure);
+    CHECK(err.find("--offline: 1 locked packages are not in the store") != std::string::npos);
+    CHECK(err.find("(1 of them corrupt, removed)") != std::string::npos);
+    CHECK_FALSE(fs::exists(object));
+    CHECK_FALSE(fs::exists(dir.path() / "out")); // nothing was installed
+}
+
+TEST_CASE_METHOD(Fixture, "the fetch policy re-hashes the store and, offline, only reports") {
+    write_lock();
+    auto lock = apt::read_current_lock(cluster_file.string() + ".lock", cluster);
+    REQUIRE(lock);
+    const fetch::Store store(options().store_root);
+    apt::FetchPolicy policy;
+    policy.offline = true;
+    policy.host_root = dir.path() / "no-host"; // never read: nothing is downloaded
+    auto empty = apt::fill_store(cluster.image, *lock, store, policy);
+    REQUIRE(empty);
+    CHECK(empty->locked == 1);
+    CHECK(empty->missing == 1);
+    CHECK(empty->corrupt == 0);
+    CHECK(empty->first_missing == "base-files 13.8");
+    CHECK_FALSE(empty->downloaded);
+    // Online with the package in place: no source is resolved, nothing downloaded.
+    const std::string deb = "the locked base-files";
+    lock->packages[0].sha256 = util::sha256_hex(deb);
+    REQUIRE(store.insert_data(deb, lock->packages[0].sha256));
+    policy.offline = false;
+    auto full = apt::fill_store(cluster.image, *lock, store, policy);
+    REQUIRE(full);
+    CHECK(full->missing == 0);
+    CHECK_FALSE(full->downloaded);
+}
+
+TEST_CASE_METHOD(Fixture, "build_image refuses a store without a locked package, naming it") {
+    write_lock();
     ForbiddenChroot chroot;
     ForbiddenCommands commands;
-    auto built = image::build_image(cluster, options(), chroot, commands);
+    auto built = test::start_and_build(cluster, options(), chroot, commands);
     REQUIRE_FALSE(built);
-    CHECK(built.error().message.find("--offline: 1 locked packages are not in the store") !=
+    CHECK(built.error().code == util::Errc::not_found);
+    CHECK(built.error().message.find("the locked package base-files 13.8 is not in the store") !=
           std::string::npos);
-    CHECK(built.error().message.find("(1 of them corrupt, removed)") != std::string::npos);
-    CHECK_FALSE(fs::exists(object));
     CHECK(chroot.calls == 0);
+    CHECK_FALSE(fs::exists(dir.path() / "out"));
 }
