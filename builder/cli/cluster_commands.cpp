@@ -28,17 +28,6 @@ int report(Io& io, const util::Error& error) {
                                   : util::k_exit_failure);
 }
 
-util::Result<std::chrono::milliseconds> parse_seconds(const std::string& option,
-                                                      const std::string& text) {
-    char* end = nullptr;
-    const double seconds = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(seconds > 0) || seconds > 24 * 3600) {
-        return util::fail(util::Errc::invalid_input, option, ": '", text,
-                          "' is not a number of seconds");
-    }
-    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
 int run_cluster_up(const ParsedArgs& args, Io& io) {
     const std::string& file = args.positionals.at(0);
     auto cluster = load_cluster_or_report(file, io);
@@ -73,7 +62,7 @@ int run_cluster_up(const ParsedArgs& args, Io& io) {
     options.kubeconfig =
         args.value("--kubeconfig").value_or(cluster::kubeconfig_path_for(*cluster).string());
     if (auto text = args.value("--timeout")) {
-        auto timeout = parse_seconds("--timeout", *text);
+        auto timeout = util::parse_seconds_option("--timeout", *text, 24 * 3600);
         if (!timeout) {
             return report(io, timeout.error());
         }

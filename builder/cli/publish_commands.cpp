@@ -26,12 +26,6 @@ namespace {
 constexpr std::string_view k_program = "uhs-image publish";
 constexpr std::string_view k_default_state = "/var/lib/uhs-netboot";
 
-int report(Io& io, const util::Error& error) {
-    return util::report_error(io, k_program, error.message,
-                              error.code == util::Errc::invalid_input ? util::k_exit_usage
-                                                                      : util::k_exit_failure);
-}
-
 std::optional<std::string> env(const char* name) {
     const char* value = std::getenv(name);
     if (value == nullptr || *value == '\0') {
@@ -95,16 +89,6 @@ util::Result<int> parse_keep(const std::string& text) {
     return static_cast<int>(value);
 }
 
-util::Result<std::chrono::milliseconds> parse_timeout(const std::string& text) {
-    char* end = nullptr;
-    const double seconds = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(seconds > 0) || seconds > 3600) {
-        return util::fail(util::Errc::invalid_input, "--timeout: '", text,
-                          "' is not a number of seconds");
-    }
-    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
-}
-
 int run_publish(const ParsedArgs& args, Io& io) {
     const std::string& file = args.positionals.at(0);
     auto cluster = load_cluster_or_report(file, io);
@@ -115,7 +99,7 @@ int run_publish(const ParsedArgs& args, Io& io) {
     if (auto text = args.value("--prune")) {
         auto parsed = parse_keep(*text);
         if (!parsed) {
-            return report(io, parsed.error());
+            return report_failure(io, k_program, parsed.error());
         }
         keep = *parsed;
     }
@@ -125,13 +109,14 @@ int run_publish(const ParsedArgs& args, Io& io) {
     if (!image_id) {
         auto inputs = image::collect_image_id_inputs(*cluster);
         if (!inputs) {
-            return report(io, inputs.error());
+            return report_failure(io, k_program, inputs.error());
         }
         image_id = inputs->image_id();
     }
     if (image_id && !netboot::tftp::is_plain_name(*image_id)) {
-        return report(
-            io, {"--image: '" + *image_id + "' is not an image id", util::Errc::invalid_input});
+        return report_failure(
+            io, k_program,
+            {"--image: '" + *image_id + "' is not an image id", util::Errc::invalid_input});
     }
     // CHAP only with a secret file: the node side logs in without one (overlays/README.md).
     std::optional<std::string> chap_file = args.value("--chap-secret-file");
@@ -152,9 +137,11 @@ int run_publish(const ParsedArgs& args, Io& io) {
         return util::k_exit_ok;
     }
     if (!image_id) {
-        return report(io, {"the image-id is unknown until the lock exists: run 'uhs-image lock' "
-                           "and 'uhs-image build', or pass --image ID",
-                           util::Errc::invalid_input});
+        return report_failure(
+            io, k_program,
+            {"the image-id is unknown until the lock exists: run 'uhs-image lock' "
+             "and 'uhs-image build', or pass --image ID",
+             util::Errc::invalid_input});
     }
 
     // 3. Everything local is checked before the NAS is contacted.
@@ -162,42 +149,46 @@ int run_publish(const ParsedArgs& args, Io& io) {
     const fs::path rootfs = image_dir / "rootfs.tar";
     std::error_code ec;
     if (!fs::is_regular_file(rootfs, ec)) {
-        return report(io, {rootfs.string() + " does not exist: build the image first (or pass "
-                                             "--out DIR where it was built)",
-                           util::Errc::not_found});
+        return report_failure(io, k_program,
+                              {rootfs.string() + " does not exist: build the image first (or pass "
+                                                 "--out DIR where it was built)",
+                               util::Errc::not_found});
     }
     const std::optional<std::string> mount = args.value("--mount");
     if (!mount) {
-        return report(io, {"--mount DIR is needed: where " + plan.images_parent +
-                               " is mounted read-write on this host (the rootfs is extracted "
-                               "into DIR/" +
-                               *image_id + ")",
-                           util::Errc::invalid_input});
+        return report_failure(io, k_program,
+                              {"--mount DIR is needed: where " + plan.images_parent +
+                                   " is mounted read-write on this host (the rootfs is extracted "
+                                   "into DIR/" +
+                                   *image_id + ")",
+                               util::Errc::invalid_input});
     }
     std::set<std::string> referenced;
     if (keep) {
         auto refs = referenced_images(*cluster,
                                       args.value("--state").value_or(std::string(k_default_state)));
         if (!refs) {
-            return report(io, refs.error());
+            return report_failure(io, k_program, refs.error());
         }
         referenced = std::move(*refs);
     }
     auto api_key = publish::read_secret_file(cluster->storage.truenas.api_key_file, "API key");
     if (!api_key) {
-        return report(io, util::with_context(api_key.error(), "storage.truenas.api_key_file"));
+        return report_failure(io, k_program,
+                              util::with_context(api_key.error(), "storage.truenas.api_key_file"));
     }
     std::optional<publish::Secret> chap;
     if (plan.chap) {
         auto secret = publish::read_secret_file(*chap_file, "CHAP secret");
         if (!secret) {
-            return report(io, secret.error());
+            return report_failure(io, k_program, secret.error());
         }
         if (secret->reveal().size() < 12 || secret->reveal().size() > 16) {
-            return report(io, {"CHAP secret file " + *chap_file +
-                                   ": TrueNAS takes 12 to 16 characters, this one has " +
-                                   std::to_string(secret->reveal().size()),
-                               util::Errc::invalid_input});
+            return report_failure(io, k_program,
+                                  {"CHAP secret file " + *chap_file +
+                                       ": TrueNAS takes 12 to 16 characters, this one has " +
+                                       std::to_string(secret->reveal().size()),
+                                   util::Errc::invalid_input});
         }
         chap = std::move(*secret);
     }
@@ -205,7 +196,7 @@ int run_publish(const ParsedArgs& args, Io& io) {
     auto endpoint = publish::parse_endpoint(args.value("--url").value_or(
         env("UHS_TRUENAS_URL").value_or(cluster->storage.truenas.host)));
     if (!endpoint) {
-        return report(io, endpoint.error());
+        return report_failure(io, k_program, endpoint.error());
     }
     options.endpoint = *endpoint;
     options.ca_file = args.value("--ca");
@@ -213,9 +204,9 @@ int run_publish(const ParsedArgs& args, Io& io) {
         options.ca_file = env("UHS_TRUENAS_CA");
     }
     if (auto text = args.value("--timeout")) {
-        auto timeout = parse_timeout(*text);
+        auto timeout = util::parse_seconds_option("--timeout", *text, 3600);
         if (!timeout) {
-            return report(io, timeout.error());
+            return report_failure(io, k_program, timeout.error());
         }
         options.call_timeout = *timeout;
         options.connect_timeout = std::min(options.connect_timeout, *timeout);
@@ -224,7 +215,7 @@ int run_publish(const ParsedArgs& args, Io& io) {
     // 4. Connect (probe the API generation, log in), then the idempotent steps.
     auto api = publish::connect(options, *api_key);
     if (!api) {
-        return report(io, api.error());
+        return report_failure(io, k_program, api.error());
     }
     publish::MountedDatasetReceiver receiver(*mount);
     publish::PublishRequest request;
@@ -237,7 +228,7 @@ int run_publish(const ParsedArgs& args, Io& io) {
     }
     auto result = publish::publish(**api, receiver, plan, request);
     if (!result) {
-        return report(io, result.error());
+        return report_failure(io, k_program, result.error());
     }
     if (args.has("--json")) {
         io.out << nlohmann::json{{"plan", publish::to_json(plan)},

@@ -4,6 +4,7 @@
 #include "builder/util/strings.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 
 namespace uhs::util {
@@ -213,6 +214,16 @@ int run_subcommands(std::string_view program, std::string_view about,
         return run_subcommands(nested, spec->summary, spec->children, args.subspan(1), io);
     }
     return run_leaf(program, *spec, args.subspan(1), io);
+}
+
+Result<std::chrono::milliseconds>
+parse_seconds_option(std::string_view option, const std::string& text, double max_seconds) {
+    char* end = nullptr;
+    const double seconds = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(seconds > 0) || seconds > max_seconds) {
+        return fail(Errc::invalid_input, option, ": '", text, "' is not a number of seconds");
+    }
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
 }
 
 } // namespace uhs::util

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include "builder/util/result.hpp"
+
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -76,5 +79,11 @@ int run_subcommands(std::string_view program, std::string_view about,
 
 // Prints "PROGRAM: error: MESSAGE" and returns `exit_code`.
 int report_error(Io& io, std::string_view program, std::string_view message, int exit_code);
+
+// An option's value as a duration: a positive number of seconds, fractions allowed, at most
+// `max_seconds`; otherwise an invalid_input error naming the option ("--timeout: 'x' is not a
+// number of seconds").
+Result<std::chrono::milliseconds> parse_seconds_option(std::string_view option,
+                                                       const std::string& text, double max_seconds);
 
 } // namespace uhs::util
