@@ -11,13 +11,14 @@
 #include "builder/image/tar_writer.hpp"
 #include "builder/rootfs/binfmt.hpp"
 #include "builder/rootfs/configure.hpp"
-#include "builder/rootfs/deb.hpp"
+#include "builder/rootfs/extract.hpp"
 #include "builder/rootfs/normalize.hpp"
 #include "builder/rootfs/overlay.hpp"
 #include "builder/rootfs/safe_path.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/locale.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
@@ -189,41 +190,32 @@ util::Status clamp_tree_mtimes(const fs::path& dir, std::int64_t epoch) {
 // Restores a root the stage cache saved (a tar from write_tree_tar), refusing anything that
 // would land outside `root` exactly as a package would be.
 util::Status restore_stage(const fs::path& tar, const fs::path& root) {
-    const ScopedUtf8Locale utf8; // the saved root's pax names are UTF-8
-    rootfs::DebArchive archive;
-    archive.name = tar.filename().string();
-    archive.data_tar = UHS_TRY(util::read_file(tar));
-    rootfs::ExtractPolicy policy;
-    policy.allow_devices = rootfs::AllowDevices::yes;
-    policy.merged_usr_aliases.clear(); // the saved root has its links already
-    policy.max_total_size = std::uint64_t{64} << 30;
-    const auto report = UHS_TRY(rootfs::extract_data(archive, root, policy));
-    (void)report;
-    // Creating a directory's children moved its mtime; put back the saved one, so a root from
-    // the cache gives the same tar as the build that saved it.
+    const util::ScopedUtf8Locale utf8; // the saved root's pax names are UTF-8
+    // Streamed from disk, with every directory below the root dated back as saved (creating
+    // its children moved it), so a root from the cache gives the same tar as the build that
+    // saved it.
+    rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
+    policy.directory_times = rootfs::DirectoryTimes::from_archive;
+    (void)UHS_TRY(rootfs::extract_tar_file(tar, root, policy));
+    // The root itself, which from_archive leaves alone: its entry ("./") comes first.
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_format_tar(reader.get());
-    if (archive_read_open_memory(reader.get(), archive.data_tar.data(), archive.data_tar.size()) !=
-        ARCHIVE_OK) {
+    if (archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) != ARCHIVE_OK) {
         return fail(Errc::io, tar.string(), ": ", archive_error_string(reader.get()));
     }
-    util::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     archive_entry* entry = nullptr;
     while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
         if (archive_entry_filetype(entry) != AE_IFDIR) {
             continue;
         }
-        const timespec times[2] = {{archive_entry_mtime(entry), 0},
-                                   {archive_entry_mtime(entry), 0}};
-        const auto parts =
-            UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string()));
-        if (parts.empty()) {
-            ::utimensat(root_fd.get(), ".", times, 0);
-            continue;
+        if (UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string())).empty()) {
+            const timespec times[2] = {{archive_entry_mtime(entry), 0},
+                                       {archive_entry_mtime(entry), 0}};
+            if (::utimensat(AT_FDCWD, root.c_str(), times, 0) != 0) {
+                return fail(Errc::io, "cannot date ", root.string(), ": ", util::errno_text(errno));
+            }
         }
-        util::UniqueFd dir = UHS_TRY(rootfs::open_parent_beneath(
-            root_fd.get(), parts, rootfs::CreateParents::no, tar.string()));
-        ::utimensat(dir.get(), parts.back().c_str(), times, AT_SYMLINK_NOFOLLOW);
+        break;
     }
     return {};
 }

@@ -4,6 +4,7 @@
 #include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/locale.hpp"
 #include "builder/util/sha256.hpp"
 
 #include <cstdio>
@@ -30,7 +31,7 @@ std::string octal(unsigned mode) {
 util::Result<std::map<std::string, TarMember>> read_tar_members(const fs::path& path) {
     // rootfs.tar holds UTF-8 names (ca-certificates); libarchive converts them to the current
     // locale and fails in the C locale, so read them, as they were written, under UTF-8.
-    const ScopedUtf8Locale utf8;
+    const util::ScopedUtf8Locale utf8;
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
     archive_read_support_format_all(reader.get());

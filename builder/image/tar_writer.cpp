@@ -4,6 +4,7 @@
 #include "builder/util/archive.hpp"
 #include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/locale.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -141,20 +142,9 @@ private:
 
 } // namespace
 
-ScopedUtf8Locale::ScopedUtf8Locale()
-    : m_locale(::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0))),
-      m_old(m_locale ? ::uselocale(m_locale) : static_cast<locale_t>(0)) {}
-
-ScopedUtf8Locale::~ScopedUtf8Locale() {
-    if (m_locale) {
-        ::uselocale(m_old);
-        ::freelocale(m_locale);
-    }
-}
-
 util::Result<TarSummary> write_tree_tar(const fs::path& root, const fs::path& out,
                                         const TarOptions& options) {
-    const ScopedUtf8Locale utf8;
+    const util::ScopedUtf8Locale utf8;
     util::AtomicFile file = UHS_TRY(util::AtomicFile::create(out));
     TarWriter writer(root, options);
     UHS_CHECK(writer.open(file.fd()));

@@ -3,8 +3,8 @@
 // dataset, and the report; the steps against the middleware are publish_steps.cpp.
 #include "builder/publish/publish.hpp"
 
-#include "builder/image/tar_writer.hpp"
 #include "builder/rootfs/extract.hpp"
+#include "builder/util/locale.hpp"
 #include "builder/util/strings.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 
@@ -139,7 +139,7 @@ util::Status MountedDatasetReceiver::receive(const fs::path& rootfs_tar, const P
     // checked and written beneath the target, never through a symlink. The pax names are
     // UTF-8 whatever this host's locale says. Owners are best effort, as libarchive's disk
     // writer had them here: the NFS server may squash root.
-    const image::ScopedUtf8Locale utf8;
+    const util::ScopedUtf8Locale utf8;
     rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
     policy.ownership = rootfs::Ownership::best_effort;
     policy.directory_times = rootfs::DirectoryTimes::from_archive;

@@ -64,7 +64,7 @@ util::Result<ExtractReport> extract_entries(archive* reader, const std::string& 
                                             const ExtractPolicy& policy);
 
 // extract_entries for a tar file (any compression libarchive reads), streamed from disk. The
-// caller sets the character set (the build's pax names are UTF-8: image::ScopedUtf8Locale).
+// caller sets the character set (the build's pax names are UTF-8: util::ScopedUtf8Locale).
 util::Result<ExtractReport> extract_tar_file(const std::filesystem::path& tar,
                                              const std::filesystem::path& root,
                                              const ExtractPolicy& policy);

@@ -2,6 +2,7 @@
 #include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/locale.hpp"
 #include "builder/util/sha256.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -109,7 +110,7 @@ TEST_CASE("UTF-8 names and link targets are written as their bytes, whatever the
     fs::create_symlink(name, root / "certs/988a38cb.0");
     const fs::path tar = dir.path() / "out.tar";
     REQUIRE(image::write_tree_tar(root, tar, {1700000000}));
-    const image::ScopedUtf8Locale utf8; // as the build reads its stage tars back
+    const util::ScopedUtf8Locale utf8; // as the build reads its stage tars back
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_format_tar(reader.get());
     REQUIRE(archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) == ARCHIVE_OK);
