@@ -143,6 +143,9 @@ util::Status MountedDatasetReceiver::receive(const fs::path& rootfs_tar, const P
     rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
     policy.ownership = rootfs::Ownership::best_effort;
     policy.directory_times = rootfs::DirectoryTimes::from_archive;
+    // A receive that was cut off is finished by extracting again; what it left half-written
+    // must not stay in the image.
+    UHS_CHECK(rootfs::remove_extract_leftovers(target));
     auto extracted = rootfs::extract_tar_file(rootfs_tar, target, policy);
     if (!extracted) {
         util::Error error = std::move(extracted.error());

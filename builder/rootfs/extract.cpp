@@ -23,6 +23,8 @@ using util::UniqueFd;
 
 namespace {
 
+constexpr std::string_view k_temp_prefix = ".uhs-extract-";
+
 class Extractor {
 public:
     Extractor(const std::string& name, const ExtractPolicy& policy, UniqueFd root)
@@ -86,7 +88,13 @@ private:
         return {};
     }
 
-    std::string temp_name() { return ".uhs-extract-" + std::to_string(m_counter++); }
+    // The next temp name in `dir`; a leftover of that name (a run cut off, see
+    // remove_extract_leftovers) is removed rather than met with EEXIST.
+    std::string temp_name(int dir) {
+        std::string name = std::string(k_temp_prefix) + std::to_string(m_counter++);
+        ::unlinkat(dir, name.c_str(), 0);
+        return name;
+    }
 
     // Moves `temp` over `name`, refusing to replace a directory with a non-directory.
     util::Status replace(int dir, const std::string& temp, const std::string& name,
@@ -156,7 +164,7 @@ private:
                 return fail(Errc::invalid_input, entry_where, ": hard link target '", hardlink,
                             "' is not a file extracted before it");
             }
-            const std::string temp = temp_name();
+            const std::string temp = temp_name(dir.get());
             if (::linkat(target_dir.get(), target_parts.back().c_str(), dir.get(), temp.c_str(),
                          0) != 0) {
                 return fail(Errc::io, entry_where, ": cannot link: ", util::errno_text(errno));
@@ -194,7 +202,7 @@ private:
                 return fail(Errc::invalid_input, entry_where, ": the package is over the limit of ",
                             std::to_string(m_policy.max_total_size), " bytes");
             }
-            const std::string temp = temp_name();
+            const std::string temp = temp_name(dir.get());
             UniqueFd out(::openat(dir.get(), temp.c_str(),
                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) {
@@ -243,7 +251,7 @@ private:
             if (!target || !*target) {
                 return fail(Errc::invalid_input, entry_where, ": symlink without a target");
             }
-            const std::string temp = temp_name();
+            const std::string temp = temp_name(dir.get());
             if (::symlinkat(target, dir.get(), temp.c_str()) != 0) {
                 return fail(Errc::io, entry_where,
                             ": cannot create symlink: ", util::errno_text(errno));
@@ -257,7 +265,7 @@ private:
             if (type != AE_IFIFO && m_policy.allow_devices == AllowDevices::no) {
                 return fail(Errc::invalid_input, entry_where, ": device node refused");
             }
-            const std::string temp = temp_name();
+            const std::string temp = temp_name(dir.get());
             if (::mknodat(dir.get(), temp.c_str(), type | 0600, archive_entry_rdev(entry)) != 0) {
                 return fail(Errc::io, entry_where,
                             ": cannot create node: ", util::errno_text(errno));
@@ -315,13 +323,37 @@ util::Result<ExtractReport> extract_tar_file(const std::filesystem::path& tar,
                                              const ExtractPolicy& policy) {
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_filter_all(reader.get());
+    // No format_empty: a whole root is never empty, and a 0-byte rootfs.tar (a truncated copy)
+    // must not publish as an image.
     archive_read_support_format_tar(reader.get());
-    archive_read_support_format_empty(reader.get());
     if (archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) != ARCHIVE_OK) {
         return fail(Errc::io, "cannot open ", tar.string(), ": ",
                     archive_error_string(reader.get()));
     }
     return extract_entries(reader.get(), tar.filename().string(), tar.string(), root, policy);
+}
+
+util::Result<std::size_t> remove_extract_leftovers(const std::filesystem::path& root) {
+    std::size_t removed = 0;
+    std::error_code ec;
+    std::filesystem::recursive_directory_iterator it(root, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        std::error_code type_ec;
+        if (!name.starts_with(k_temp_prefix) ||
+            it->symlink_status(type_ec).type() == std::filesystem::file_type::directory) {
+            continue; // temps are never directories
+        }
+        if (::unlink(it->path().c_str()) != 0) {
+            return fail(Errc::io, "cannot remove ", it->path().string(), ": ",
+                        util::errno_text(errno));
+        }
+        ++removed;
+    }
+    if (ec) {
+        return fail(Errc::io, "cannot walk ", root.string(), ": ", ec.message());
+    }
+    return removed;
 }
 
 } // namespace uhs::rootfs

@@ -9,6 +9,7 @@
 
 #include "builder/util/result.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -68,5 +69,10 @@ util::Result<ExtractReport> extract_entries(archive* reader, const std::string& 
 util::Result<ExtractReport> extract_tar_file(const std::filesystem::path& tar,
                                              const std::filesystem::path& root,
                                              const ExtractPolicy& policy);
+
+// Removes the temp files (".uhs-extract-N") an extraction that was cut off left below `root`,
+// without following symlinks, before extracting again over the same tree (publish onto a
+// half-filled dataset); a fresh root has none. Returns how many were removed.
+util::Result<std::size_t> remove_extract_leftovers(const std::filesystem::path& root);
 
 } // namespace uhs::rootfs

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/rootfs/deb.hpp"
+#include "builder/rootfs/extract.hpp"
 #include "builder/util/fs.hpp"
 #include "tests/unit/archive_support.hpp"
 #include "tests/unit/test_support.hpp"
@@ -177,4 +178,38 @@ TEST_CASE_METHOD(Fixture,
     REQUIRE_FALSE(clash);
     CHECK(clash.error().message.find("merged-/usr link meets an existing directory") !=
           std::string::npos);
+}
+
+TEST_CASE_METHOD(Fixture, "a whole-root tar extracts again over a run that was cut off") {
+    const fs::path tar = dir.path() / "rootfs.tar";
+    REQUIRE(util::write_file_atomic(tar, test::make_tar({{"./", 'd', "", 0755},
+                                                         {"./etc/", 'd', "", 0755},
+                                                         {"./etc/hostname", 'f', "uhs\n", 0644},
+                                                         {"./etc/motd", 'l', "hostname"}})));
+    const rootfs::ExtractPolicy whole_root = rootfs::root_tree_policy();
+    REQUIRE(rootfs::extract_tar_file(tar, root, whole_root));
+    // A run killed while writing left its temp files where the next run makes them again.
+    REQUIRE(util::write_file_atomic(root / ".uhs-extract-0", "half a file"));
+    REQUIRE(util::write_file_atomic(root / "etc/.uhs-extract-1", "half"));
+    REQUIRE(util::write_file_atomic(root / "etc/hostname", "stale\n"));
+    // Where the new run makes no temp (the root) only the sweep finds one.
+    auto swept = rootfs::remove_extract_leftovers(root);
+    REQUIRE(swept);
+    CHECK(*swept == 2);
+    REQUIRE(util::write_file_atomic(root / "etc/.uhs-extract-0", "half"));
+    auto again = rootfs::extract_tar_file(tar, root, whole_root);
+    REQUIRE(again);
+    CHECK(*util::read_file(root / "etc/hostname") == "uhs\n");
+    CHECK(fs::read_symlink(root / "etc/motd") == "hostname");
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+        CHECK(e.path().filename().string().find(".uhs-extract-") == std::string::npos);
+    }
+}
+
+TEST_CASE_METHOD(Fixture, "an empty file is not a root tree") {
+    const fs::path tar = dir.path() / "rootfs.tar";
+    REQUIRE(util::write_file_atomic(tar, ""));
+    auto extracted = rootfs::extract_tar_file(tar, root, rootfs::root_tree_policy());
+    REQUIRE_FALSE(extracted);
+    CHECK(extracted.error().message.find("rootfs.tar") != std::string::npos);
 }
