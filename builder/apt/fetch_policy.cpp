@@ -28,16 +28,19 @@ util::Result<StoreFill> fill_store(const config::Image& image, const LockFile& l
         }
         absent.insert(p.sha256);
     }
-    if (fill.missing == 0 || policy.offline) {
+    if (policy.offline || (fill.missing == 0 && !policy.check_sources)) {
+        return fill;
+    }
+    const auto uris = UHS_TRY(resolve_uris(image, policy.host_root, policy.overrides));
+    // Every package's source is checked, though only the missing ones are downloaded.
+    auto items = UHS_TRY(download_items(lock, image, uris));
+    if (fill.missing == 0) {
         return fill;
     }
     if (policy.say) {
         policy.say("fetch: " + std::to_string(fill.missing) + " packages into " +
                    store.root().string());
     }
-    const auto uris = UHS_TRY(resolve_uris(image, policy.host_root, policy.overrides));
-    // Every package's source is checked, though only the missing ones are downloaded.
-    auto items = UHS_TRY(download_items(lock, image, uris));
     std::erase_if(items,
                   [&](const fetch::DownloadItem& item) { return !absent.contains(item.sha256); });
     fetch::FetchOptions options = policy.options;

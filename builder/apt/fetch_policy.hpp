@@ -19,6 +19,10 @@ namespace uhs::apt {
 // How `fetch` and `build` get the locked packages into the store.
 struct FetchPolicy {
     bool offline = false; // never download: report what is missing instead
+    // Resolve every package's source even when nothing is missing (not with `offline`):
+    // `uhs-image fetch` fails on a wrong --source or unreadable host sources though the store
+    // is complete; `build` of an image whose packages are all there reads no sources.
+    bool check_sources = false;
     SourceOverrides overrides;
     std::filesystem::path host_root = "/"; // whose APT sources `uri: auto` reads
     fetch::FetchOptions options;
@@ -39,8 +43,8 @@ struct StoreFill {
 // changed on disk since it was fetched is removed, never installed. With `offline` nothing
 // more happens and the shortfall is returned (missing > 0) for the caller to refuse in its own
 // words; otherwise the missing packages are downloaded from the cluster file's sources, the
-// host's APT sources being read only then. On success without `offline` the store holds every
-// locked package.
+// host's APT sources being read only then (or always, with `check_sources`). On success without
+// `offline` the store holds every locked package.
 util::Result<StoreFill> fill_store(const config::Image& image, const LockFile& lock,
                                    const fetch::Store& store, const FetchPolicy& policy);
 

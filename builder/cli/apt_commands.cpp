@@ -137,6 +137,7 @@ int run_fetch(const ParsedArgs& args, Io& io, std::string_view program, StoreCom
     const fetch::Store& store = command.fetch.store;
     apt::FetchPolicy policy = command.fetch.policy;
     policy.offline = args.has("--offline");
+    policy.check_sources = true;
     policy.progress = &io.err;
     policy.progress_fd = STDERR_FILENO;
     auto filled = apt::fill_store(command.cluster.image, *lock, store, policy);
@@ -231,10 +232,8 @@ std::vector<util::SubcommandSpec> apt_commands() {
                 .description =
                     "Verifies each source's InRelease with gpgv against its keyring, downloads the "
                     "indices it lists (checked by SHA-256), resolves the variant's base set plus "
-                    "the "
-                    "requested packages as apt would, and writes the sorted lock beside the "
-                    "cluster "
-                    "file. An existing lock is left alone unless --update is given.",
+                    "the requested packages as apt would, and writes the sorted lock beside the "
+                    "cluster file. An existing lock is left alone unless --update is given.",
                 .options = lock_options,
             },
             run_lock),

@@ -319,6 +319,13 @@ TEST_CASE_METHOD(Fixture, "the fetch policy re-hashes the store and, offline, on
     REQUIRE(full);
     CHECK(full->missing == 0);
     CHECK_FALSE(full->downloaded);
+    // `uhs-image fetch` checks the sources all the same: a wrong --source fails there.
+    policy.check_sources = true;
+    policy.overrides = {{"bogus", "http://127.0.0.1:9/"}};
+    auto checked = apt::fill_store(cluster.image, *lock, store, policy);
+    REQUIRE_FALSE(checked);
+    CHECK(checked.error().message.find("the cluster file has no source named bogus") !=
+          std::string::npos);
 }
 
 TEST_CASE_METHOD(Fixture, "build_image refuses a store without a locked package, naming it") {
