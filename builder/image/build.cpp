@@ -197,7 +197,8 @@ util::Status restore_stage(const fs::path& tar, const fs::path& root) {
     rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
     policy.directory_times = rootfs::DirectoryTimes::from_archive;
     (void)UHS_TRY(rootfs::extract_tar_file(tar, root, policy));
-    // The root itself, which from_archive leaves alone: its entry ("./") comes first.
+    // The root itself, which from_archive leaves alone: its entry ("./") is the first that
+    // write_tree_tar writes, so the scan stops there.
     util::ArchiveReader reader(archive_read_new());
     archive_read_support_format_tar(reader.get());
     if (archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) != ARCHIVE_OK) {
@@ -205,15 +206,15 @@ util::Status restore_stage(const fs::path& tar, const fs::path& root) {
     }
     archive_entry* entry = nullptr;
     while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
-        if (archive_entry_filetype(entry) != AE_IFDIR) {
+        if (archive_entry_filetype(entry) != AE_IFDIR ||
+            !UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string()))
+                 .empty()) {
             continue;
         }
-        if (UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string())).empty()) {
-            const timespec times[2] = {{archive_entry_mtime(entry), 0},
-                                       {archive_entry_mtime(entry), 0}};
-            if (::utimensat(AT_FDCWD, root.c_str(), times, 0) != 0) {
-                return fail(Errc::io, "cannot date ", root.string(), ": ", util::errno_text(errno));
-            }
+        const timespec times[2] = {{archive_entry_mtime(entry), 0},
+                                   {archive_entry_mtime(entry), 0}};
+        if (::utimensat(AT_FDCWD, root.c_str(), times, 0) != 0) {
+            return fail(Errc::io, "cannot date ", root.string(), ": ", util::errno_text(errno));
         }
         break;
     }

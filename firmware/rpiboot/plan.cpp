@@ -83,9 +83,18 @@ util::Status write_bundle(const config::Cluster& cluster, const config::Node& no
     const config::Board& board = config::board_for(node.model);
     const int soc = board.soc;
     if (!board.usb_flash) {
+        // The boards recovery5 can flash, from the board table ("BCM2712 boards (cm5, ...)").
+        std::string flashable;
+        int flashable_soc = 0;
+        for (const config::Board& b : config::all_boards()) {
+            if (b.usb_flash) {
+                flashable += (flashable.empty() ? "" : ", ") + std::string(b.name);
+                flashable_soc = b.soc;
+            }
+        }
         return fail(Errc::invalid_input, "node ", node.name, " is a ",
-                    config::to_string(node.model),
-                    ": flash bundles are for BCM2712 boards (cm5, cm5-lite, pi5) only");
+                    config::to_string(node.model), ": flash bundles are for BCM",
+                    std::to_string(flashable_soc), " boards (", flashable, ") only");
     }
     // firmware.bootloader promises every node runs that release or a newer one (the build's
     // TFTP limits rely on it): flashing an older one would break the promise.

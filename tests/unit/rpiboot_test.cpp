@@ -416,5 +416,7 @@ TEST_CASE("a UEFI board has no Pi SoC, so no bundle is made for it") {
                                          dir.path() / "bundle");
     REQUIRE_FALSE(refused);
     CHECK(refused.error().message.find("is a uefi-arm64") != std::string::npos);
+    CHECK(refused.error().message.find("for BCM2712 boards (cm5, cm5-lite, pi5) only") !=
+          std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir.path() / "bundle"));
 }
