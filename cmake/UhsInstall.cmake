@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # What `cmake --install` lays out under the prefix besides the programs (their own
-# CMakeLists.txt install them to bin/, the man pages and completion cmake/UhsDocs.cmake):
+# CMakeLists.txt install them to bin/, the man pages and completion by cmake/UhsDocs.cmake):
 #   share/uhs/overlays/          the overlays bare names in a cluster file refer to; the programs
 #                                find them as <exe>/../share/uhs/overlays (builder/config/cluster.cpp)
 #   share/doc/uhs/examples/      the example cluster files and the keyrings they name, to copy

@@ -107,6 +107,19 @@ std::string level_branches(const std::vector<Level>& levels, std::string_view br
     return out;
 }
 
+// NAME's description is a phrase (man-pages(7)): "Turns ... nodes." becomes "turns ... nodes";
+// an acronym ("LAN") keeps its case.
+std::string name_line(std::string_view about) {
+    std::string line(about);
+    if (line.ends_with('.')) {
+        line.pop_back();
+    }
+    if (line.size() > 1 && line[0] >= 'A' && line[0] <= 'Z' && line[1] >= 'a' && line[1] <= 'z') {
+        line[0] = static_cast<char>(line[0] - 'A' + 'a');
+    }
+    return line;
+}
+
 void man_command(std::string& out, std::string_view program, const Level& level) {
     const SubcommandSpec& spec = *level.spec;
     std::string title = std::string(program) + " " + level.path;
@@ -185,7 +198,7 @@ std::string man_header(std::string_view name, int section, std::string_view sour
 std::string render_man_page(const ManPage& page) {
     const std::string program = troff_escape(page.program);
     std::string out = man_header(page.program, page.section, page.source, "uhs manual");
-    out += ".SH NAME\n" + program + " \\- " + troff_escape(page.about) + "\n";
+    out += ".SH NAME\n" + program + " \\- " + troff_escape(name_line(page.about)) + "\n";
     out += ".SH SYNOPSIS\n.B " + program + "\n.I COMMAND\n.RI [ ARGS ...]\n.br\n.B " + program +
            "\n.I COMMAND\n.B \\-\\-help\n.br\n.B " + program + "\n.B \\-\\-version\n";
     out += ".SH DESCRIPTION\n" + troff_escape(page.about) + "\n.PP\n";

@@ -96,6 +96,12 @@ TEST_CASE("man page and completion of a sample table", "[cli_doc]") {
                                                    .about = "does things",
                                                    .commands = table});
     CHECK(man.find(".TH PROG 8 \"\" \"uhs 0\"") != std::string::npos);
+    CHECK(util::render_man_page({.program = "p", .about = "Turns files into nodes."})
+              .find(".SH NAME\np \\- turns files into nodes\n") != std::string::npos);
+    CHECK(util::render_man_page({.program = "p", .about = "The LAN service."})
+              .find(".SH NAME\np \\- the LAN service\n") != std::string::npos);
+    CHECK(util::render_man_page({.program = "p", .about = "LAN service"})
+              .find(".SH NAME\np \\- LAN service\n") != std::string::npos);
     CHECK(man.find(".SH NAME\nprog \\- does things\n") != std::string::npos);
     CHECK(man.find("\n\\&.A line that starts") != std::string::npos);
     CHECK(man.find("\\fB\\-\\-out\\fR \\fIFILE\\fR\nwhere (required)") != std::string::npos);
