@@ -97,6 +97,21 @@ bash_completion() { # bash_completion FILE WORD... : what the completion offers 
     fn=$(complete -p "$1" | sed -n "s/.* -F \([^ ]*\) .*/\1/p")
     COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); "$fn"; printf "%s\n" "${COMPREPLY[@]}"' _ "$@"
 }
+# The zsh completion with compadd and _files stubbed: the words it offers for the last word
+# (zsh itself filters them by the typed prefix). Empty without zsh.
+zsh_completion() { # zsh_completion FILE WORD...
+  command -v zsh >/dev/null || return 0
+  zsh -fc 'file=$1; shift
+    compadd() { [[ $1 == -a ]] && print -rl -- "${(@P)2}"; }
+    _files() { :; }
+    complete_words() { words=("$@"); CURRENT=$#; source "$file"; }
+    complete_words "$@"' _ "$@"
+}
+same_words() { # same_words DESCRIPTION BASH_WORDS ZSH_WORDS: both shells offer the same
+  command -v zsh >/dev/null || return 0
+  [ "$(sort <<<"$2")" = "$(sort <<<"$3")" ] ||
+    { fail "$1: zsh offers other words than bash"; diff <(sort <<<"$2") <(sort <<<"$3") | sed 's/^/  | /'; }
+}
 for program in uhs-image uhs-netboot; do
   completion=$prefix/share/bash-completion/completions/$program
   zsh_completion=$prefix/share/zsh/vendor-completions/_$program
@@ -116,9 +131,9 @@ for program in uhs-image uhs-netboot; do
     if grep -q '^Commands:' <<<"$help"; then
       names=$(awk '/^Commands:/ { f = 1; next } f && /^$/ { exit } f { print $1 }' <<<"$help")
       offered=$(bash_completion "$completion" "$program" "$@" "")
+      same_words "$program $*" "$offered" "$(zsh_completion "$zsh_completion" "$program" "$@" "")"
       for name in $names; do
         grep -qxF -- "$name" <<<"$offered" || fail "$program $*: completion lacks '$name'"
-        grep -qF -- "$name" "$zsh_completion" || fail "$program $*: zsh completion lacks '$name'"
         walk "$@" "$name"
       done
       return
@@ -127,9 +142,9 @@ for program in uhs-image uhs-netboot; do
     # The option lines: "  --out DIR  help" (a description line may start with an option too).
     options=$(awk '/^  --/ { print $1 }' <<<"$help")
     offered=$(bash_completion "$completion" "$program" "$@" "-")
+    same_words "$program $*" "$offered" "$(zsh_completion "$zsh_completion" "$program" "$@" "-")"
     for option in $options; do
       grep -qxF -- "$option" <<<"$offered" || fail "$program $*: completion lacks $option"
-      grep -qF -- "$option " "$zsh_completion" || fail "$program $*: zsh completion lacks $option"
       grep -qF -- "\\fB$option\\fR" <<<"$page_text" || fail "$program $*: man page lacks $option"
     done
   }
