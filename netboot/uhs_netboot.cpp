@@ -4,7 +4,6 @@
 #include "builder/config/cluster.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
-#include "builder/util/version.hpp"
 #include "firmware/eeprom/bootloader_age.hpp"
 #include "netboot/eeprom/stage.hpp"
 #include "netboot/node_tree.hpp"
@@ -434,11 +433,7 @@ int run_serve(const util::ParsedArgs& args, util::Io& io) {
 
 } // namespace
 
-int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
-    if (!args.empty() && args[0] == "--version") {
-        io.out << "uhs-netboot " << util::k_tool_version << '\n';
-        return util::k_exit_ok;
-    }
+std::vector<util::SubcommandSpec> netboot_commands() {
     std::vector<util::SubcommandSpec> table{
         {
             .name = "check",
@@ -580,9 +575,11 @@ int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
                 },
             },
     });
-    return util::run_subcommands("uhs-netboot",
-                                 "The LAN boot service for uhs nodes (proxyDHCP + tftp-hpa).",
-                                 table, args, io);
+    return table;
+}
+
+int run_uhs_netboot(std::span<const std::string> args, util::Io& io) {
+    return util::run_program("uhs-netboot", k_netboot_about, netboot_commands(), args, io);
 }
 
 } // namespace uhs::netboot

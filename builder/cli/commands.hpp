@@ -18,6 +18,12 @@ namespace uhs::cli {
 // The `uhs-image` program: returns the exit code. `args` excludes the program name.
 int run_uhs_image(std::span<const std::string> args, util::Io& io);
 
+inline constexpr std::string_view k_uhs_image_about =
+    "Turns one cluster file into reproducible, network-booted Raspberry Pi nodes.";
+
+// Every area's table joined: what --help, the man page and the shell completion show.
+std::vector<util::SubcommandSpec> uhs_image_commands();
+
 // Loads a cluster file and, on failure, prints every diagnostic ("FILE:LINE:COL: error: ...").
 std::optional<config::Cluster> load_cluster_or_report(const std::string& file, util::Io& io);
 
@@ -46,7 +52,7 @@ using StoreCommandBody = int (*)(const util::ParsedArgs& args, util::Io& io,
 // option does not load.
 util::SubcommandSpec store_command(util::SubcommandSpec spec, StoreCommandBody body);
 
-// One table per area, joined by run_uhs_image.
+// One table per area, joined by uhs_image_commands.
 std::vector<util::SubcommandSpec> config_commands();
 std::vector<util::SubcommandSpec> image_commands();
 std::vector<util::SubcommandSpec> firmware_commands();

@@ -76,13 +76,13 @@ std::vector<fs::path> default_overlay_search_path() {
             }
         }
     }
+    // PREFIX/bin/uhs-image finds PREFIX/share/uhs/overlays; no source path is compiled in, so
+    // an installed tool never reads a checkout. In a build tree that directory is a symlink to
+    // the checkout's overlays/ (cmake/UhsInstall.cmake, uhs_build_tree_overlays).
     std::error_code ec;
     const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     if (!ec) {
         path.push_back(exe.parent_path().parent_path() / "share" / "uhs" / "overlays");
-    }
-    if (*UHS_SOURCE_DIR) {
-        path.push_back(fs::path(UHS_SOURCE_DIR) / "overlays");
     }
     // Drop repeats, keeping the first place of each directory.
     std::vector<fs::path> unique;
@@ -108,10 +108,7 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
     }
     Cluster c;
     c.file = file;
-    auto m = r.mapping(
-        root, "",
-        {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "firmware", "nodes"},
-        {"apiVersion", "cluster", "network", "storage", "image", "kubernetes", "nodes"});
+    auto m = r.mapping(root, "", ClusterSection::top);
     if (!m) {
         return std::unexpected(r.take_diagnostics());
     }

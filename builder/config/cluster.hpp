@@ -180,7 +180,7 @@ struct LoadOptions {
 };
 
 // The default overlay search path: $UHS_OVERLAY_PATH (colon-separated), then the overlays/
-// installed beside the binary (../share/uhs/overlays), then this source tree's overlays/.
+// installed beside the binary (../share/uhs/overlays; in a build tree a link to the checkout's).
 std::vector<std::filesystem::path> default_overlay_search_path();
 
 // Reads and validates a cluster file. On failure returns every problem found, in file order.

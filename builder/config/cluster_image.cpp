@@ -47,8 +47,7 @@ void read_sources(Reader& r, const YAML::Node& node, std::vector<AptSource>& sou
     std::size_t index = 0;
     for (const YAML::Node& item : node) {
         const std::string field = "image.sources[" + std::to_string(index++) + "]";
-        auto m = r.mapping(item, field, {"name", "uri", "suites", "components", "keyring"},
-                           {"name", "uri", "suites", "keyring"});
+        auto m = r.mapping(item, field, ClusterSection::image_sources);
         if (!m) {
             continue;
         }
@@ -164,8 +163,7 @@ void read_pins(Reader& r, const YAML::Node& node, std::vector<Pin>& pins) {
     std::size_t index = 0;
     for (const YAML::Node& item : node) {
         const std::string field = "image.pins[" + std::to_string(index++) + "]";
-        auto m = r.mapping(item, field, {"packages", "suite", "priority"},
-                           {"packages", "suite", "priority"});
+        auto m = r.mapping(item, field, ClusterSection::image_pins);
         if (!m) {
             continue;
         }
@@ -213,10 +211,7 @@ void read_pins(Reader& r, const YAML::Node& node, std::vector<Pin>& pins) {
 } // namespace
 
 void read_image(Reader& r, const YAML::Node& node, Image& image) {
-    auto m =
-        r.mapping(node, "image",
-                  {"architecture", "variant", "sources", "packages", "kernel", "pins", "overlays"},
-                  {"sources", "packages", "kernel"});
+    auto m = r.mapping(node, "image", ClusterSection::image);
     if (!m) {
         return;
     }

@@ -52,7 +52,9 @@ SourceLocation Reader::where(const std::string& field) const {
 }
 
 std::optional<Fields> Reader::mapping(const YAML::Node& node, const std::string& field,
-                                      Keys allowed, Keys required) {
+                                      ClusterSection section) {
+    const auto& allowed = cluster_section(section).allowed;
+    const auto& required = cluster_section(section).required;
     if (!node.IsMap()) {
         error(
             node, field,
@@ -67,7 +69,7 @@ std::optional<Fields> Reader::mapping(const YAML::Node& node, const std::string&
         const std::string child = field.empty() ? name : field + "." + name;
         if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
             std::string message = "unknown key '" + name + "'";
-            const std::vector<std::string_view> candidates(allowed);
+            const std::vector<std::string_view> candidates(allowed.begin(), allowed.end());
             if (auto match = util::closest_match(name, candidates)) {
                 message += " (did you mean '" + *match + "'?)";
             }

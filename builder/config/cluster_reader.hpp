@@ -6,6 +6,7 @@
 #pragma once
 
 #include "builder/config/cluster.hpp"
+#include "builder/config/cluster_schema.hpp"
 
 #include <initializer_list>
 #include <map>
@@ -55,10 +56,11 @@ public:
     // Where `field` was read (for cross-field errors); the file start when it was not.
     SourceLocation where(const std::string& field) const;
 
-    // Checks that `node` is a mapping with only `allowed` keys, each once, and all `required`
-    // keys present. Returns its entries by key (first occurrence), or nullopt if not a mapping.
-    std::optional<Fields> mapping(const YAML::Node& node, const std::string& field, Keys allowed,
-                                  Keys required);
+    // Checks that `node` is a mapping with only the keys `section` allows (cluster_schema.cpp),
+    // each once, and all it requires present. Returns its entries by key (first occurrence), or
+    // nullopt if not a mapping.
+    std::optional<Fields> mapping(const YAML::Node& node, const std::string& field,
+                                  ClusterSection section);
 
     // The scalar at `entries[key]`, recorded under `field`. Reports a type error.
     std::optional<std::string> scalar(const Fields& entries, const std::string& key,

@@ -37,8 +37,7 @@ std::vector<std::string_view> board_names() {
 } // namespace
 
 void read_cluster_info(Reader& r, const YAML::Node& node, ClusterInfo& info) {
-    auto m = r.mapping(node, "cluster", {"name", "domain", "timezone", "ssh_authorized_keys"},
-                       {"name", "domain"});
+    auto m = r.mapping(node, "cluster", ClusterSection::cluster);
     if (!m) {
         return;
     }
@@ -65,9 +64,7 @@ void read_cluster_info(Reader& r, const YAML::Node& node, ClusterInfo& info) {
 }
 
 void read_network(Reader& r, const YAML::Node& node, Network& network) {
-    auto m = r.mapping(node, "network",
-                       {"server", "interface", "subnet", "gateway", "dns", "pin_tftp_server"},
-                       {"server", "interface", "subnet", "gateway"});
+    auto m = r.mapping(node, "network", ClusterSection::network);
     if (!m) {
         return;
     }
@@ -95,15 +92,12 @@ void read_network(Reader& r, const YAML::Node& node, Network& network) {
 }
 
 void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
-    auto m = r.mapping(node, "storage", {"truenas", "state", "persist", "ephemeral_control_plane"},
-                       {"truenas"});
+    auto m = r.mapping(node, "storage", ClusterSection::storage);
     if (!m) {
         return;
     }
     if (const YAML::Node* truenas = find(*m, "truenas")) {
-        auto t = r.mapping(*truenas, "storage.truenas",
-                           {"host", "api_key_file", "dataset", "nfs_version"},
-                           {"host", "api_key_file", "dataset"});
+        auto t = r.mapping(*truenas, "storage.truenas", ClusterSection::storage_truenas);
         if (t) {
             // An address, not a name: the initramfs mounts the root with klibc's nfsmount,
             // which has no resolver.
@@ -187,9 +181,7 @@ void read_storage(Reader& r, const YAML::Node& node, Storage& storage) {
 }
 
 void read_kubernetes(Reader& r, const YAML::Node& node, Kubernetes& k8s) {
-    auto m = r.mapping(node, "kubernetes",
-                       {"version", "pod_cidr", "service_cidr", "control_plane_endpoint"},
-                       {"version", "control_plane_endpoint"});
+    auto m = r.mapping(node, "kubernetes", ClusterSection::kubernetes);
     if (!m) {
         return;
     }
@@ -220,7 +212,7 @@ void read_kubernetes(Reader& r, const YAML::Node& node, Kubernetes& k8s) {
 }
 
 void read_firmware(Reader& r, const YAML::Node& node, Firmware& firmware) {
-    auto m = r.mapping(node, "firmware", {"bootloader", "tftp_file_timeout"}, {});
+    auto m = r.mapping(node, "firmware", ClusterSection::firmware);
     if (!m) {
         return;
     }
@@ -240,9 +232,7 @@ void read_nodes(Reader& r, const YAML::Node& node, std::vector<Node>& nodes) {
     std::size_t index = 0;
     for (const YAML::Node& item : node) {
         const std::string field = "nodes[" + std::to_string(index++) + "]";
-        auto m = r.mapping(item, field,
-                           {"name", "slot", "model", "serial", "mac", "ip", "role", "device_tree"},
-                           {"name", "slot", "model", "ip", "role"});
+        auto m = r.mapping(item, field, ClusterSection::nodes);
         if (!m) {
             continue;
         }

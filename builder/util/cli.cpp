@@ -2,6 +2,7 @@
 #include "builder/util/cli.hpp"
 
 #include "builder/util/strings.hpp"
+#include "builder/util/version.hpp"
 
 #include <algorithm>
 #include <cstdlib>
@@ -214,6 +215,15 @@ int run_subcommands(std::string_view program, std::string_view about,
         return run_subcommands(nested, spec->summary, spec->children, args.subspan(1), io);
     }
     return run_leaf(program, *spec, args.subspan(1), io);
+}
+
+int run_program(std::string_view program, std::string_view about,
+                std::span<const SubcommandSpec> table, std::span<const std::string> args, Io& io) {
+    if (!args.empty() && args[0] == "--version") {
+        io.out << program << ' ' << k_tool_version << '\n';
+        return k_exit_ok;
+    }
+    return run_subcommands(program, about, table, args, io);
 }
 
 Result<std::chrono::milliseconds>

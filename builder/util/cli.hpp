@@ -77,6 +77,11 @@ int run_subcommands(std::string_view program, std::string_view about,
                     std::span<const SubcommandSpec> table, std::span<const std::string> args,
                     Io& io);
 
+// A whole program (`main` without argv[0]): `--version` prints "PROGRAM VERSION", anything else
+// is run_subcommands of `table`.
+int run_program(std::string_view program, std::string_view about,
+                std::span<const SubcommandSpec> table, std::span<const std::string> args, Io& io);
+
 // Prints "PROGRAM: error: MESSAGE" and returns `exit_code`.
 int report_error(Io& io, std::string_view program, std::string_view message, int exit_code);
 
