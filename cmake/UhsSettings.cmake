@@ -18,11 +18,10 @@ if(UHS_SANITIZE)
 endif()
 # No build machine path in the programs (__FILE__, debug info): an installed tool must not
 # point into a checkout, and the same sources give the same bytes wherever they are built.
-target_compile_options(uhs_settings INTERFACE -ffile-prefix-map=${PROJECT_SOURCE_DIR}/=)
-cmake_path(IS_PREFIX PROJECT_SOURCE_DIR "${PROJECT_BINARY_DIR}" NORMALIZE uhs_binary_dir_inside)
-if(NOT uhs_binary_dir_inside)
-  target_compile_options(uhs_settings INTERFACE -ffile-prefix-map=${PROJECT_BINARY_DIR}/=build/)
-endif()
+# No trailing '/': GCC matches the compile directory (DW_AT_comp_dir) without one. The build
+# directory's map comes last, so it wins where the build tree sits inside the checkout.
+target_compile_options(uhs_settings INTERFACE -ffile-prefix-map=${PROJECT_SOURCE_DIR}=.
+  -ffile-prefix-map=${PROJECT_BINARY_DIR}=build)
 # Rooted includes: #include "builder/util/result.hpp".
 target_include_directories(uhs_settings INTERFACE ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR}/generated)
 

@@ -14,10 +14,6 @@
 
 #include <yaml-cpp/yaml.h>
 
-#ifndef UHS_SOURCE_DIR
-#define UHS_SOURCE_DIR ""
-#endif
-
 namespace uhs::config {
 
 namespace fs = std::filesystem;

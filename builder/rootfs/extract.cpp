@@ -119,6 +119,12 @@ private:
             return fail(Errc::invalid_input, entry_where, ": entry without a name");
         }
         const auto archive_parts = UHS_TRY(safe_components(raw_name, entry_where));
+        // The extractor's temp names are its own: content by that name would be taken for a
+        // leftover and removed (temp_name, remove_extract_leftovers).
+        if (!archive_parts.empty() && archive_parts.back().starts_with(k_temp_prefix)) {
+            return fail(Errc::invalid_input, entry_where, ": names starting with ",
+                        std::string(k_temp_prefix), " are reserved for the extractor");
+        }
         m_report.paths.push_back(
             "/" + (archive_parts.empty() ? std::string(".") : util::join(archive_parts, "/")));
         if (archive_parts.empty()) {

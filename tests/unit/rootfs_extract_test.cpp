@@ -213,3 +213,11 @@ TEST_CASE_METHOD(Fixture, "an empty file is not a root tree") {
     REQUIRE_FALSE(extracted);
     CHECK(extracted.error().message.find("rootfs.tar") != std::string::npos);
 }
+
+TEST_CASE_METHOD(Fixture, "a name of the extractor's temp files is refused as content") {
+    auto refused = extract({{"./etc/", 'd', "", 0755}, {"./etc/.uhs-extract-3", 'f', "x", 0644}});
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == util::Errc::invalid_input);
+    CHECK(refused.error().message.find("reserved for the extractor") != std::string::npos);
+    CHECK_FALSE(fs::exists(root / "etc/.uhs-extract-3"));
+}
