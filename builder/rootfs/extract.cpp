@@ -88,13 +88,10 @@ private:
         return {};
     }
 
-    // The next temp name in `dir`; a leftover of that name (a run cut off, see
-    // remove_extract_leftovers) is removed rather than met with EEXIST.
-    std::string temp_name(int dir) {
-        std::string name = std::string(k_temp_prefix) + std::to_string(m_counter++);
-        ::unlinkat(dir, name.c_str(), 0);
-        return name;
-    }
+    // Temp names are counted from 0 in every run. A run that was cut off may have left some
+    // behind: publish, which extracts again over its tree, sweeps them first
+    // (remove_extract_leftovers), so no syscall per entry is spent on them here.
+    std::string temp_name() { return std::string(k_temp_prefix) + std::to_string(m_counter++); }
 
     // Moves `temp` over `name`, refusing to replace a directory with a non-directory.
     util::Status replace(int dir, const std::string& temp, const std::string& name,
@@ -170,7 +167,7 @@ private:
                 return fail(Errc::invalid_input, entry_where, ": hard link target '", hardlink,
                             "' is not a file extracted before it");
             }
-            const std::string temp = temp_name(dir.get());
+            const std::string temp = temp_name();
             if (::linkat(target_dir.get(), target_parts.back().c_str(), dir.get(), temp.c_str(),
                          0) != 0) {
                 return fail(Errc::io, entry_where, ": cannot link: ", util::errno_text(errno));
@@ -208,7 +205,7 @@ private:
                 return fail(Errc::invalid_input, entry_where, ": the package is over the limit of ",
                             std::to_string(m_policy.max_total_size), " bytes");
             }
-            const std::string temp = temp_name(dir.get());
+            const std::string temp = temp_name();
             UniqueFd out(::openat(dir.get(), temp.c_str(),
                                   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
             if (!out) {
@@ -257,7 +254,7 @@ private:
             if (!target || !*target) {
                 return fail(Errc::invalid_input, entry_where, ": symlink without a target");
             }
-            const std::string temp = temp_name(dir.get());
+            const std::string temp = temp_name();
             if (::symlinkat(target, dir.get(), temp.c_str()) != 0) {
                 return fail(Errc::io, entry_where,
                             ": cannot create symlink: ", util::errno_text(errno));
@@ -271,7 +268,7 @@ private:
             if (type != AE_IFIFO && m_policy.allow_devices == AllowDevices::no) {
                 return fail(Errc::invalid_input, entry_where, ": device node refused");
             }
-            const std::string temp = temp_name(dir.get());
+            const std::string temp = temp_name();
             if (::mknodat(dir.get(), temp.c_str(), type | 0600, archive_entry_rdev(entry)) != 0) {
                 return fail(Errc::io, entry_where,
                             ": cannot create node: ", util::errno_text(errno));
