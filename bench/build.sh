@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Times a full `uhs-image build --no-cache` (the target's dpkg under qemu-user) against
+# Times a full `uhs-image build` with an empty stage cache (the target's dpkg under qemu-user;
+# it also saves the stage cache, which mmdebstrap has no counterpart of) against
 # `mmdebstrap --variant=apt --architectures=arm64 --include=<the same packages>` producing a
 # tarball, in the same run, with warm package caches on both sides (our store; mmdebstrap's
-# apt archive pre-filled from it), prints the wall-time ratio, and the no-op rebuild time.
+# apt archive pre-filled from it), prints the wall-time ratio and uhs's phases; then the
+# no-op rebuild and a rebuild after an overlay change the initramfs does not read (/etc/motd
+# in an extra overlay).
 #   bench/build.sh [BUILD_DIR] [standin|example]   (defaults: build, standin)
 # standin = tests/configs/build-standin.yaml (minbase + the Kubernetes stand-ins, ~100 packages);
 # example = configs/super6c-cm5.yaml with the Kubernetes stand-in (real kernel, containerd...).
@@ -59,14 +62,29 @@ export XDG_CACHE_HOME=$work/cache
 lock=$cluster.lock
 npkg=$(grep -c '^package ' "$lock")
 
-# Ours: a full build (no stage cache), the store warm.
+# An extra overlay with /etc/motd, so that a later change of it is an overlay-only change.
+mkdir -p "$work/c/bench-motd/etc"
+echo "uhs bench" > "$work/c/bench-motd/etc/motd"
+sed -i 's|^\(  overlays: \[.*\)\]$|\1, ./bench-motd]|' "$cluster"
+grep -q 'bench-motd' "$cluster" || { echo "bench: could not add the motd overlay to $cluster"; exit 1; }
+build() { "$uhs_image" build "$cluster" --out "$work/out" --source "debian=$mirror" --source "kubernetes=$kube" "$@"; }
+phases() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+print(", ".join(f"{p['"'"'phase'"'"']} {p['"'"'seconds'"'"']:.1f}" for p in d["phases"]))' "$1"; }
+
+# Ours: a full build (empty stage cache), the store warm.
 t=$(now)
-"$uhs_image" build "$cluster" --out "$work/out" --no-cache --source "debian=$mirror" --source "kubernetes=$kube" > /dev/null
+build --json > "$work/cold.json"
 ours=$(since "$t")
 t=$(now)
-"$uhs_image" build "$cluster" --out "$work/out" --source "debian=$mirror" --source "kubernetes=$kube" > "$work/noop"
+build > "$work/noop"
 noop=$(since "$t")
 grep -q "up to date" "$work/noop" || { echo "bench: the rebuild was not a no-op"; cat "$work/noop"; exit 1; }
+echo "uhs bench, changed" > "$work/c/bench-motd/etc/motd"
+t=$(now)
+build --json > "$work/motd.json"
+motd=$(since "$t")
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stage_cache_hit"], d' "$work/motd.json"
+initramfs_cached=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["initramfs_cache_hit"])' "$work/motd.json")
 
 # mmdebstrap: the same package names, its apt archive pre-filled with the same verified .debs
 # (apt re-checks their hashes), the same SOURCE_DATE_EPOCH, a tarball out.
@@ -82,8 +100,7 @@ components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p'
 sources=()
 for s in $suites; do sources+=("deb $mirror $s ${components//,/ }"); done
 sources+=("deb [signed-by=$work/kube/keyring.gpg] $kube/ /")
-sde=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["source_date_epoch"])' < <(
-  "$uhs_image" build "$cluster" --out "$work/out" --json --source "debian=$mirror" --source "kubernetes=$kube"))
+sde=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source_date_epoch"])' "$work/cold.json")
 t=$(now)
 if ! SOURCE_DATE_EPOCH=$sde mmdebstrap --mode=root --variant=apt --architectures=arm64 \
   --include="$include" --skip=download/empty \
@@ -97,7 +114,19 @@ fi
 mm=$(since "$t")
 ratio=$(awk "BEGIN {printf \"%.2f\", $ours / $mm}")
 echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
-echo "  uhs-image build --no-cache : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
+echo "  uhs-image build (cold)     : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
+echo "    phases: $(phases "$work/cold.json")"
 echo "  mmdebstrap --variant=apt   : $mm s  (tarball $(stat -c %s "$work/mm.tar") B)"
 echo "  ratio uhs/mmdebstrap       : $ratio"
 echo "  no-op rebuild              : $noop s"
+echo "  /etc/motd overlay changed  : $motd s  (initramfs from the cache: $initramfs_cached)"
+echo "    phases: $(phases "$work/motd.json")"
+# What a node fetches by TFTP at boot: config.txt's kernel and initramfs, its device tree.
+image=$(ls -d "$work"/out/*/ | head -n 1)
+for node in "$image"nodes/*/; do
+  [ -f "$node/config.txt" ] || continue
+  case $(basename "$node") in *-*) continue ;; esac # the MAC directory is the same set
+  bytes=$(awk '/^(kernel|device_tree)=/ {sub(/^[a-z_]+=/, ""); print} /^initramfs / {print $2}' "$node/config.txt" |
+    sort -u | while read -r f; do [ -e "$node/$f" ] && stat -L -c %s "$node/$f"; done | awk '{s += $1} END {print s + 0}')
+  echo "  boot set $(basename "$node"): $bytes B, $(awk "BEGIN {printf \"%.1f\", $bytes / 3.3e6}") s at 3.3 MB/s"
+done

@@ -8,7 +8,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 uhs_image=${1:-$src/build}/builder/cli/uhs-image
 [ -x "$uhs_image" ] || { echo "bench: build uhs-image first ($uhs_image)"; exit 2; }
-for tool in apt-get apt-cache gpg dpkg-deb python3; do
+for tool in apt-get apt-cache gpg dpkg-deb python3 jq; do
   command -v $tool >/dev/null || { echo "bench: $tool missing"; exit 125; }
 done
 work=$(mktemp -d)
@@ -38,10 +38,14 @@ kube=http://127.0.0.1:$(cat "$work/port")
 cp -r "$src/configs" "$work/configs"
 cp "$work/kube/keyring.gpg" "$work/configs/keyrings/kubernetes-apt-keyring.gpg"
 cluster=$work/configs/super6c-cm5.yaml
-debian_keyring=$(sed -n '/name: debian/,/keyring:/s/^ *keyring: *//p' "$cluster")
+debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# The request as uhs reads it (never the YAML by hand: comments, flow lists, quoting).
+"$uhs_image" plan "$cluster" --json > "$work/plan.json"
+image() { jq -r ".inputs.config.subset.image | $1" "$work/plan.json"; }
+source_field() { image ".sources[] | select(.name == \"$1\") | .$2 | join(\" \")"; }
 
 security_args=()
-if grep -q '^ *- name: security' "$cluster"; then
+if [ -n "$(image '.sources[] | select(.name == "security") | .name')" ]; then
   [ -n "$security" ] || { echo "bench: no Debian security entry in /etc/apt"; exit 125; }
   security_args=(--source "security=$security")
 fi
@@ -56,13 +60,13 @@ apt=$work/apt
 mkdir -p "$apt/etc/apt/apt.conf.d" "$apt/etc/apt/preferences.d" "$apt/var/lib/dpkg" \
   "$apt/var/lib/apt/lists/partial" "$apt/var/cache/apt/archives/partial"
 : > "$apt/var/lib/dpkg/status"
-suites=$(sed -n '/name: debian/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
-components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
+suites=$(source_field debian suites)
+components=$(source_field debian components)
 {
   for s in $suites; do echo "deb [signed-by=$debian_keyring] $mirror $s $components"; done
   if [ ${#security_args[@]} -gt 0 ]; then
-    security_components=$(sed -n '/name: security/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
-    for s in $(sed -n '/name: security/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ','); do
+    security_components=$(source_field security components)
+    for s in $(source_field security suites); do
       echo "deb [signed-by=$debian_keyring] $security $s $security_components"
     done
   fi
@@ -76,8 +80,8 @@ apt-get "${aptopts[@]}" -qq update
 # The same request as uhs: Essential/required candidates, the packages, the kernel.
 base=$(apt-cache "${aptopts[@]}" dumpavail | awk -v RS= '/\nPriority: required/ || /\nEssential: yes/ {
   match($0, /^Package: [^\n]*/); print substr($0, 10, RLENGTH - 9)}' | sort -u)
-wanted=$(sed -n '/^  packages:/,/^  overlays:/s/^ *- *\([^ #]*\).*/\1/p' "$cluster")
-kernel=$(sed -n 's/^  kernel: *//p' "$cluster")
+wanted=$(image '.packages | join(" ")')
+kernel=$(image '.kernel')
 apt-get "${aptopts[@]}" --simulate install $base $wanted $kernel > "$work/apt.out"
 t3=$(date +%s.%N)
 

@@ -99,6 +99,7 @@ int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view progr
                       {"up_to_date", result->up_to_date},
                       {"nodes_refreshed", result->nodes_refreshed},
                       {"stage_cache_hit", result->stage_cache_hit},
+                      {"initramfs_cache_hit", result->initramfs_cache_hit},
                       {"stage_key", result->stage_key},
                       {"source_date_epoch", result->source_date_epoch},
                       {"seconds", total},
@@ -120,7 +121,14 @@ int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view progr
     } else {
         io.out << "built " << result->image_dir.string() << " in " << seconds.str() << " s"
                << (result->stage_cache_hit ? " (configured root from the stage cache)" : "")
-               << '\n';
+               << (result->initramfs_cache_hit ? " (initramfs from the stage cache)" : "") << '\n';
+        // Where the time went, phase by phase (--json has the same as numbers).
+        std::ostringstream phases;
+        phases << std::fixed << std::setprecision(1);
+        for (const auto& p : result->phases) {
+            phases << (phases.tellp() > 0 ? ", " : "") << p.phase << " " << p.seconds << " s";
+        }
+        io.out << "phases: " << phases.str() << '\n';
     }
     return util::k_exit_ok;
 }

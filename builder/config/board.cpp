@@ -42,6 +42,8 @@ constexpr Board bcm2712(BoardModel model, std::string_view name, std::string_vie
         .config_txt_filter = "[pi5]",
         .soc_compatible = k_bcm2712_soc,
         .kernel = "kernel_2712.img",
+        // "uncompressed and gzip kernels both load" (FACTS-cm5-hardware.md, "The firmware").
+        .gzip_kernel = true,
         .initramfs = "initramfs_2712",
         .default_dtb = dtb,
         .ethernet_compatible = k_rp1_ethernet,
@@ -73,6 +75,9 @@ const std::array<Board, 5> k_boards{
         .config_txt_filter = "[cm4]",
         .soc_compatible = k_bcm2711_soc,
         .kernel = "kernel8.img",
+        // Whether BCM2711's start4.elf inflates a gzip kernel8.img is not confirmed here: the
+        // kernel stays as Debian ships it.
+        .gzip_kernel = false,
         .initramfs = "initramfs8",
         .default_dtb = "bcm2711-rpi-cm4.dtb",
         .ethernet_compatible = k_genet_ethernet,
@@ -95,6 +100,7 @@ const std::array<Board, 5> k_boards{
         .config_txt_filter = "",
         .soc_compatible = k_none,
         .kernel = "",
+        .gzip_kernel = false,
         .initramfs = "",
         .default_dtb = "",
         .ethernet_compatible = k_none,

@@ -29,10 +29,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +69,40 @@ util::Status copy_boot_file(const fs::path& from, const fs::path& to) {
     }
     ::chmod(to.c_str(), 0644);
     return {};
+}
+
+// `from` gzip-compressed into `to` (best compression, no name, no time: the same bytes for the
+// same input), as `gzip -9 -n` would; for kernels the firmware inflates itself.
+util::Status gzip_boot_file(const fs::path& from, const fs::path& to) {
+    util::AtomicFile out = UHS_TRY(util::AtomicFile::create(to));
+    util::ArchiveWriter writer(archive_write_new());
+    archive_write_set_format_raw(writer.get());
+    archive_write_add_filter_gzip(writer.get());
+    if (archive_write_set_filter_option(writer.get(), "gzip", "compression-level", "9") !=
+            ARCHIVE_OK ||
+        archive_write_set_filter_option(writer.get(), "gzip", "timestamp", nullptr) != ARCHIVE_OK ||
+        archive_write_open_fd(writer.get(), out.fd()) != ARCHIVE_OK) {
+        return fail(Errc::io, "cannot gzip ", from.string(), ": ",
+                    archive_error_string(writer.get()));
+    }
+    util::ArchiveEntry entry(archive_entry_new());
+    archive_entry_set_pathname(entry.get(), "kernel");
+    archive_entry_set_filetype(entry.get(), AE_IFREG);
+    archive_entry_set_perm(entry.get(), 0644);
+    if (archive_write_header(writer.get(), entry.get()) != ARCHIVE_OK) {
+        return fail(Errc::io, "cannot gzip ", from.string(), ": ",
+                    archive_error_string(writer.get()));
+    }
+    bool written = true;
+    UHS_CHECK(util::read_chunks(from, [&](std::string_view chunk) {
+        written = written && archive_write_data(writer.get(), chunk.data(), chunk.size()) ==
+                                 static_cast<la_ssize_t>(chunk.size());
+    }));
+    if (!written || archive_write_close(writer.get()) != ARCHIVE_OK) {
+        return fail(Errc::io, "cannot gzip ", from.string(), " to ", to.string(), ": ",
+                    archive_error_string(writer.get()));
+    }
+    return out.commit(0644);
 }
 
 // Regular files of `dir` (not following symlinks out of the root), sorted.
@@ -127,7 +164,9 @@ util::Result<std::string> assemble_boot(const config::Cluster& cluster, const fs
     for (const config::Node& node : cluster.nodes) {
         const BootFiles files = boot_files_for(node.model);
         if (!files.kernel.empty() && done.insert(files.kernel).second) {
-            UHS_CHECK(copy_boot_file(kernel, boot / files.kernel));
+            UHS_CHECK(config::board_for(node.model).gzip_kernel
+                          ? gzip_boot_file(kernel, boot / files.kernel)
+                          : copy_boot_file(kernel, boot / files.kernel));
             UHS_CHECK(copy_boot_file(initrd, boot / files.initramfs));
         }
     }
@@ -187,40 +226,6 @@ util::Status clamp_tree_mtimes(const fs::path& dir, std::int64_t epoch) {
     return {};
 }
 
-// Restores a root the stage cache saved (a tar from write_tree_tar), refusing anything that
-// would land outside `root` exactly as a package would be.
-util::Status restore_stage(const fs::path& tar, const fs::path& root) {
-    const util::ScopedUtf8Locale utf8; // the saved root's pax names are UTF-8
-    // Streamed from disk, with every directory below the root dated back as saved (creating
-    // its children moved it), so a root from the cache gives the same tar as the build that
-    // saved it.
-    rootfs::ExtractPolicy policy = rootfs::root_tree_policy();
-    policy.directory_times = rootfs::DirectoryTimes::from_archive;
-    (void)UHS_TRY(rootfs::extract_tar_file(tar, root, policy));
-    // The root itself, which from_archive leaves alone: its entry ("./") is the first that
-    // write_tree_tar writes, so the scan stops there.
-    util::ArchiveReader reader(archive_read_new());
-    archive_read_support_format_tar(reader.get());
-    if (archive_read_open_filename(reader.get(), tar.c_str(), 1 << 16) != ARCHIVE_OK) {
-        return fail(Errc::io, tar.string(), ": ", archive_error_string(reader.get()));
-    }
-    archive_entry* entry = nullptr;
-    while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
-        if (archive_entry_filetype(entry) != AE_IFDIR ||
-            !UHS_TRY(rootfs::safe_components(archive_entry_pathname(entry), tar.string()))
-                 .empty()) {
-            continue;
-        }
-        const timespec times[2] = {{archive_entry_mtime(entry), 0},
-                                   {archive_entry_mtime(entry), 0}};
-        if (::utimensat(AT_FDCWD, root.c_str(), times, 0) != 0) {
-            return fail(Errc::io, "cannot date ", root.string(), ": ", util::errno_text(errno));
-        }
-        break;
-    }
-    return {};
-}
-
 std::vector<SbomPackage> sbom_packages(const apt::LockFile& lock) {
     std::vector<SbomPackage> packages;
     for (const auto& p : lock.packages) {
@@ -229,30 +234,90 @@ std::vector<SbomPackage> sbom_packages(const apt::LockFile& lock) {
     return packages;
 }
 
-util::Result<fs::path> make_temp_dir(const fs::path& parent, const std::string& prefix) {
-    std::string pattern = (parent / (prefix + "XXXXXX")).string();
-    if (::mkdtemp(pattern.data()) == nullptr) {
-        return fail(Errc::io, "cannot create a temp directory in ", parent.string(), ": ",
-                    util::errno_text(errno));
+// An exclusive flock(2) on `path` (a directory or a file), taken without waiting. Held until
+// the descriptor closes: when the process ends, however it ends, the lock goes with it. Empty
+// when another process holds it.
+util::Result<std::optional<util::UniqueFd>> try_lock(const fs::path& path, int flags) {
+    util::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) {
+        return fail(Errc::io, "cannot open ", path.string(), ": ", util::errno_text(errno));
     }
-    return fs::path(pattern);
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK) {
+            return std::optional<util::UniqueFd>();
+        }
+        return fail(Errc::io, "cannot lock ", path.string(), ": ", util::errno_text(errno));
+    }
+    return std::optional<util::UniqueFd>(std::move(fd));
 }
 
-// Removes the temp directory unless released (after the rename).
+constexpr std::string_view k_partial_marker = ".partial-";
+
+// A build's work directory, OUT/.<image-id>.partial-XXXXXX: locked (flock) for as long as the
+// build runs and removed when it ends. A build killed outright leaves it behind unlocked, and
+// the next build in OUT removes it (sweep_dead_partials).
 class TempTree {
 public:
-    explicit TempTree(fs::path path) : m_path(std::move(path)) {}
+    static util::Result<TempTree> create(const fs::path& parent, const std::string& image_id) {
+        std::string pattern =
+            (parent / ("." + image_id + std::string(k_partial_marker) + "XXXXXX")).string();
+        if (::mkdtemp(pattern.data()) == nullptr) {
+            return fail(Errc::io, "cannot create a temp directory in ", parent.string(), ": ",
+                        util::errno_text(errno));
+        }
+        TempTree tree{fs::path(pattern)};
+        auto lock = UHS_TRY(try_lock(tree.m_path, O_RDONLY | O_DIRECTORY));
+        if (!lock) {
+            return fail(Errc::io, "cannot lock the new ", tree.m_path.string());
+        }
+        tree.m_lock = std::move(*lock);
+        return tree;
+    }
+    TempTree(TempTree&& other) noexcept
+        : m_path(std::exchange(other.m_path, {})), m_lock(std::move(other.m_lock)) {}
     TempTree(const TempTree&) = delete;
     TempTree& operator=(const TempTree&) = delete;
     ~TempTree() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
+        if (!m_path.empty()) {
+            std::error_code ec;
+            fs::remove_all(m_path, ec);
+        }
     }
     const fs::path& path() const { return m_path; }
 
 private:
+    explicit TempTree(fs::path path) : m_path(std::move(path)) {}
     fs::path m_path;
+    util::UniqueFd m_lock;
 };
+
+// Removes the work directories of builds in `out_dir` that are no longer running (no lock on
+// them): a build killed by SIGKILL, a power cut or the OOM killer leaves hundreds of MB there.
+util::Status sweep_dead_partials(const fs::path& out_dir,
+                                 const std::function<void(std::string_view)>& say) {
+    for (const std::string& name : UHS_TRY(util::list_dir_sorted(out_dir))) {
+        if (!name.starts_with('.') || name.find(k_partial_marker) == std::string::npos) {
+            continue;
+        }
+        const fs::path path = out_dir / name;
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+            continue;
+        }
+        const auto lock = UHS_TRY(try_lock(path, O_RDONLY | O_DIRECTORY));
+        if (!lock) {
+            continue; // a live build's
+        }
+        std::error_code ec;
+        fs::remove_all(path, ec);
+        if (ec) {
+            return fail(Errc::io, "cannot remove ", path.string(),
+                        " (left by a build that is no longer running): ", ec.message());
+        }
+        say("removed " + path.string() + ", left by a build that is no longer running");
+    }
+    return {};
+}
 
 // Rewrites nodes/ of a complete image when the cluster's node identities changed (a module
 // swapped: `enroll` wrote a new serial and MAC): the new tree is made beside the old one and
@@ -297,30 +362,6 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
 }
 
 } // namespace
-
-fs::path default_stage_cache() {
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg) {
-        return fs::path(xdg) / "uhs" / "stages";
-    }
-    const char* home = std::getenv("HOME");
-    return fs::path(home && *home ? home : "/root") / ".cache" / "uhs" / "stages";
-}
-
-std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster) {
-    const nlohmann::json dpkg_subset{
-        {"architecture", cluster.image.architecture},
-        {"variant", config::to_string(cluster.image.variant)},
-        {"packages", cluster.image.packages},
-        {"kernel", cluster.image.kernel},
-    };
-    util::Sha256 hash;
-    hash.update("uhs-stage-v1\n");
-    hash.update("lock " + inputs.lock_sha256.value_or("") + "\n");
-    hash.update("dpkg " + dpkg_subset.dump() + "\n");
-    hash.update("tool " + inputs.tool_version + "\n");
-    return util::to_hex(hash.finish());
-}
 
 util::Result<std::int64_t> lock_source_date_epoch(const fs::path& lock_file) {
     const apt::LockFile lock = UHS_TRY(apt::read_lock(lock_file));
@@ -399,7 +440,8 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     }
     UHS_CHECK(util::create_dirs(options.out_dir));
     const fs::path out_dir = fs::absolute(options.out_dir);
-    const TempTree temp(UHS_TRY(make_temp_dir(out_dir, "." + result.image_id + ".partial-")));
+    UHS_CHECK(sweep_dead_partials(out_dir, say));
+    const TempTree temp = UHS_TRY(TempTree::create(out_dir, result.image_id));
     const fs::path root = temp.path() / "root";
     const fs::path image = temp.path() / "image";
     const fs::path log = temp.path() / "dpkg.log";
@@ -408,10 +450,11 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
     ::chmod(root.c_str(), 0755);
     ::chmod(image.c_str(), 0755);
 
-    const fs::path cached = options.stage_cache / (result.stage_key + ".tar");
+    const StageCache stages(options.stage_cache);
+    const fs::path cached = stages.root_tar(result.stage_key);
     if (options.use_cache && fs::is_regular_file(cached)) {
         say("configure: the configured root from the stage cache " + cached.string());
-        UHS_CHECK(restore_stage(cached, root));
+        UHS_CHECK(stages.restore_root(result.stage_key, root));
         result.stage_cache_hit = true;
         result.phases.push_back({"restore-stage", clock.lap()});
     } else {
@@ -430,6 +473,9 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         configure.source_date_epoch = sde;
         configure.log = log;
         configure.progress = options.progress;
+        configure.phase_done = [&](std::string_view phase) {
+            result.phases.push_back({std::string(phase), clock.lap()});
+        };
         if (auto installed = rootfs::install_packages(root, packages, configure, chroot);
             !installed) {
             // Keep the target's dpkg output where the user can read it.
@@ -438,19 +484,24 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
             fs::copy_file(log, kept, fs::copy_options::overwrite_existing, ec);
             return std::unexpected(installed.error());
         }
-        result.phases.push_back({"configure", clock.lap()});
         (void)UHS_TRY(rootfs::normalize_rootfs(root));
         if (options.use_cache) {
-            UHS_CHECK(util::create_dirs(options.stage_cache));
             say("cache: saving the configured root as " + cached.string());
-            (void)UHS_TRY(write_tree_tar(root, cached, TarOptions{sde}));
+            UHS_CHECK(stages.save_root(root, result.stage_key, sde));
             result.phases.push_back({"save-stage", clock.lap()});
         }
     }
 
+    // What the overlays write, for the initramfs cache: which of it reaches the initramfs.
+    std::vector<std::string> overlaid;
+    auto lay = [&](const fs::path& overlay) -> util::Status {
+        const auto written = UHS_TRY(rootfs::apply_overlay(overlay, root, sde));
+        overlaid.insert(overlaid.end(), written.begin(), written.end());
+        return {};
+    };
     for (std::size_t i = 0; i < cluster.image.overlay_paths.size(); ++i) {
         say("overlay: " + cluster.image.overlays[i]);
-        (void)UHS_TRY(rootfs::apply_overlay(cluster.image.overlay_paths[i], root, sde));
+        UHS_CHECK(lay(cluster.image.overlay_paths[i]));
     }
     // The node-state list and the units' RequiresMountsFor= drop-ins, rendered from uhs's own
     // list and storage.persist, laid over the root like one more overlay (same modes, owners
@@ -459,20 +510,35 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         const fs::path generated = temp.path() / "state-files";
         UHS_CHECK(write_generated_tree(render_state_files(cluster), generated));
         say("overlay: (generated) node state list and drop-ins");
-        (void)UHS_TRY(rootfs::apply_overlay(generated, root, sde));
+        UHS_CHECK(lay(generated));
     }
-    UHS_CHECK(install_authorized_keys(cluster, root, sde));
+    UHS_CHECK(install_authorized_keys(cluster, root, sde)); // /root/.ssh: never in the initramfs
     result.phases.push_back({"overlays", clock.lap()});
-    // The kernel's postinst made an initramfs before the overlays existed: make it again so the
-    // NFS-root overlay script and the modules the overlays ask for are in it.
+    // The image's one initramfs (install_packages held the packages' own runs), made after the
+    // overlays so the NFS-root overlay script and the modules the overlays ask for are in it.
     {
         rootfs::ConfigureOptions initramfs;
         initramfs.architecture = lock.architecture;
         initramfs.source_date_epoch = sde;
         initramfs.log = log;
         initramfs.progress = options.progress;
-        if (UHS_TRY(rootfs::regenerate_initramfs(root, initramfs, chroot))) {
+        // Made again only when what it is made from changed: the packages (the stage key) or
+        // an overlay's file it reads (StageCache::restore_initramfs). A root whose
+        // post-update hooks copy the initramfs elsewhere is never served from the cache.
+        const bool post_update_hooks = !util::list_dir_sorted(root / "etc/initramfs/post-update.d")
+                                            .value_or(std::vector<std::string>{})
+                                            .empty();
+        const bool cacheable = options.use_cache && !post_update_hooks;
+        if (cacheable && UHS_TRY(stages.restore_initramfs(result.stage_key, root, overlaid))) {
+            say("initramfs: from the stage cache (nothing it is made from changed)");
+            result.initramfs_cache_hit = true;
+            result.phases.push_back({"initramfs-cache", clock.lap()});
+        } else if (UHS_TRY(rootfs::regenerate_initramfs(root, initramfs, chroot))) {
             result.phases.push_back({"initramfs", clock.lap()});
+            if (cacheable) {
+                UHS_CHECK(stages.save_initramfs(result.stage_key, root, overlaid));
+                result.phases.push_back({"save-initramfs", clock.lap()});
+            }
         }
     }
     (void)UHS_TRY(rootfs::normalize_rootfs(root));

@@ -4,6 +4,7 @@
 #include "builder/apt/lockfile.hpp"
 #include "builder/config/cluster.hpp"
 #include "builder/image/image_id.hpp"
+#include "builder/image/stage_cache.hpp"
 #include "builder/rootfs/chroot.hpp"
 #include "builder/util/result.hpp"
 #include "builder/util/subprocess.hpp"
@@ -23,7 +24,7 @@ struct BuildOptions {
     bool disk = false;                 // also write disk.img
     bool use_cache = true;             // read and write the stage cache
     std::filesystem::path store_root;  // the content-addressed .deb store (see apt::fill_store)
-    std::filesystem::path stage_cache; // $XDG_CACHE_HOME/uhs/stages
+    std::filesystem::path stage_cache; // $XDG_CACHE_HOME/uhs/stages (StageCache)
     std::filesystem::path binfmt_dir = "/proc/sys/fs/binfmt_misc";
     std::function<void(std::string_view)> progress; // one line per phase; may be empty
 };
@@ -40,21 +41,14 @@ struct BuildResult {
     // An up-to-date image's nodes/ was rewritten because the cluster's serials or MACs changed
     // (`enroll` of a new module): node identity is not part of the image-id.
     bool nodes_refreshed = false;
-    bool stage_cache_hit = false; // the configured root came from the stage cache
+    bool stage_cache_hit = false;     // the configured root came from the stage cache
+    bool initramfs_cache_hit = false; // so did its initramfs (no update-initramfs ran)
     std::string stage_key;
     std::int64_t source_date_epoch = 0;
     std::vector<PhaseTime> phases;
     std::vector<std::string> warnings;
     std::vector<bootcfg::Finding> boot_chain; // every node's boot-chain check (all ok when built)
 };
-
-// $XDG_CACHE_HOME/uhs/stages, or ~/.cache/uhs/stages.
-std::filesystem::path default_stage_cache();
-
-// The stage cache key: the lock's hash plus the part of the cluster file that reaches dpkg
-// (architecture, variant, packages, kernel) and the tool version. Overlays, nodes, network and
-// Kubernetes settings are not in it: changing them re-uses the configured root.
-std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster);
 
 // SOURCE_DATE_EPOCH of a build: the newest Date of the lock's sources (UTC ISO 8601).
 util::Result<std::int64_t> lock_source_date_epoch(const std::filesystem::path& lock_file);

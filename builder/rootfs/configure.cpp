@@ -6,12 +6,15 @@
 #include "builder/rootfs/deb.hpp"
 #include "builder/rootfs/dpkg_db.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/parallel.hpp"
 #include "builder/util/strings.hpp"
 
 #include <algorithm>
 #include <cerrno>
 #include <functional>
+#include <future>
 #include <set>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +31,11 @@ namespace {
 constexpr std::string_view k_policy_script = "#!/bin/sh\n# Written by uhs-image build: no service "
                                              "starts while the image is built.\nexit 101\n";
 
+constexpr std::string_view k_noop_update_initramfs =
+    "#!/bin/sh\n# Written by uhs-image build: the initramfs is made once, after the overlays.\n"
+    "echo 'update-initramfs: held by uhs-image build until the overlays are in place' >&2\n"
+    "exit 0\n";
+
 constexpr std::string_view k_fake_start_stop_daemon =
     "#!/bin/sh\n# Written by uhs-image build: no daemon starts while the image is built.\n"
     "echo 'Warning: fake start-stop-daemon called, doing nothing' >&2\nexit 0\n";
@@ -35,6 +43,12 @@ constexpr std::string_view k_fake_start_stop_daemon =
 void say(const ConfigureOptions& options, std::string_view line) {
     if (options.progress) {
         options.progress(line);
+    }
+}
+
+void phase_done(const ConfigureOptions& options, std::string_view phase) {
+    if (options.phase_done) {
+        options.phase_done(phase);
     }
 }
 
@@ -87,17 +101,24 @@ util::Status remove_path(const fs::path& path) {
     return {};
 }
 
-// Hard link when the store is on the same filesystem, else a copy.
-util::Status place_deb(const fs::path& from, const fs::path& to) {
-    if (::link(from.c_str(), to.c_str()) == 0) {
-        return {};
-    }
-    std::error_code ec;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot copy ", from.string(), " into the root: ", ec.message());
-    }
-    return {};
+// Writes each of `names` into `dir` (inside the root) decompressed (write_plain_deb), on every
+// core, as NNNN-name.deb in install order; returns their paths as the target sees them.
+util::Result<std::vector<std::string>>
+stage_debs(const std::vector<std::string>& names,
+           const std::map<std::string, const PackageFile*>& by_name, const fs::path& root,
+           const fs::path& dir) {
+    UHS_CHECK(util::create_dirs(root / dir));
+    std::vector<std::string> inside(names.size());
+    auto stage_one = [&](std::size_t i) -> util::Status {
+        char prefix[24];
+        std::snprintf(prefix, sizeof prefix, "%04zu-", i);
+        const fs::path file = dir / (std::string(prefix) + names[i] + ".deb");
+        const DebArchive deb = UHS_TRY(read_deb(by_name.at(names[i])->deb));
+        inside[i] = "/" + file.string();
+        return write_plain_deb(deb, root / file);
+    };
+    UHS_CHECK(util::for_each_parallel(names.size(), stage_one));
+    return inside;
 }
 
 // Runs `argv` in the chroot with the build's environment, mounts, timeout and log; `what`
@@ -136,6 +157,39 @@ util::Status run_dpkg(const fs::path& root, const std::vector<std::string>& debs
     argv.insert(argv.end(), debs.begin(), debs.end());
     return run_in_chroot(root, std::move(argv), "dpkg --install of the " + what + " packages",
                          options, runner);
+}
+
+// update-initramfs diverted (dpkg-divert --local --rename, as Debian's image tools do it) to
+// k_held_update_initramfs, and a no-op in its place: the kernel's postinst hook and
+// initramfs-tools' trigger then make nothing.
+util::Status hold_update_initramfs(const fs::path& root, const ConfigureOptions& options,
+                                   ChrootRunner& runner) {
+    UHS_CHECK(run_in_chroot(root,
+                            {"/usr/bin/dpkg-divert", "--local", "--rename", "--divert",
+                             "/" + std::string(k_held_update_initramfs), "--add",
+                             "/" + std::string(k_update_initramfs)},
+                            "dpkg-divert of update-initramfs", options, runner));
+    return write_file(root / k_update_initramfs, k_noop_update_initramfs, 0755);
+}
+
+// Undoes hold_update_initramfs: the package's own update-initramfs back in place, and the
+// dpkg database as if no diversion had ever been (dpkg-divert leaves an empty `diversions`
+// file where there was none).
+util::Status release_update_initramfs(const fs::path& root, bool had_diversions,
+                                      const ConfigureOptions& options, ChrootRunner& runner) {
+    UHS_CHECK(remove_path(root / k_update_initramfs));
+    UHS_CHECK(run_in_chroot(root,
+                            {"/usr/bin/dpkg-divert", "--local", "--rename", "--divert",
+                             "/" + std::string(k_held_update_initramfs), "--remove",
+                             "/" + std::string(k_update_initramfs)},
+                            "dpkg-divert --remove of update-initramfs", options, runner));
+    const fs::path diversions = root / "var/lib/dpkg/diversions";
+    std::error_code ec;
+    if (!had_diversions && fs::is_regular_file(diversions, ec) &&
+        fs::file_size(diversions, ec) == 0) {
+        UHS_CHECK(remove_path(diversions));
+    }
+    return {};
 }
 
 } // namespace
@@ -266,31 +320,37 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
     }
     UHS_CHECK(write_dpkg_database(root, DpkgDatabase{options.architecture, {}}));
     UHS_CHECK(write_file(root / k_policy_rc_d, k_policy_script, 0755));
+    phase_done(options, "extract");
 
+    // The target's dpkg gets every package decompressed (write_plain_deb): the Essential
+    // set's first, then the rest's, written on the host while the target installs the
+    // Essential set.
     const fs::path deb_dir = root / k_deb_dir;
     UHS_CHECK(remove_path(deb_dir));
-    UHS_CHECK(util::create_dirs(deb_dir));
-    auto place =
-        [&](const std::vector<std::string>& names) -> util::Result<std::vector<std::string>> {
-        std::vector<std::string> inside;
-        for (std::size_t i = 0; i < names.size(); ++i) {
-            char prefix[24];
-            std::snprintf(prefix, sizeof prefix, "%04zu-", i);
-            const std::string file = std::string(prefix) + names[i] + ".deb";
-            UHS_CHECK(place_deb(by_name[names[i]]->deb, deb_dir / file));
-            inside.push_back("/" + std::string(k_deb_dir) + "/" + file);
-        }
-        return inside;
-    };
-    const auto essential_debs = UHS_TRY(place(essential));
+    say(options, "stage: decompressing " + std::to_string(packages.size()) +
+                     " packages for the target's dpkg (host, " +
+                     std::to_string(std::max(1u, std::thread::hardware_concurrency())) +
+                     " threads)");
+    const auto essential_debs =
+        UHS_TRY(stage_debs(essential, by_name, root, fs::path(k_deb_dir) / "essential"));
+    phase_done(options, "stage-debs");
+    auto other_debs_later = std::async(std::launch::async, [&] {
+        return stage_debs(others, by_name, root, fs::path(k_deb_dir) / "rest");
+    });
     say(options, "configure: dpkg --install of " + std::to_string(essential.size()) +
                      " Essential packages in the target (qemu-user)");
-    UHS_CHECK(run_dpkg(root, essential_debs, "Essential", options, runner));
-    UHS_CHECK(remove_path(deb_dir));
-    std::error_code ec;
-    fs::create_directories(deb_dir, ec);
+    const util::Status essential_installed =
+        run_dpkg(root, essential_debs, "Essential", options, runner);
+    const auto other_debs_staged = other_debs_later.get();
+    UHS_CHECK(essential_installed);
+    const std::vector<std::string> other_debs = UHS_TRY(other_debs_staged);
+    UHS_CHECK(remove_path(deb_dir / "essential"));
+    phase_done(options, "dpkg-essential"); // and, beside it, the rest's staging
 
-    // Essential dpkg is installed now; until the end no daemon may start through it.
+    // Essential dpkg is installed now; until the end no daemon may start through it, and no
+    // initramfs is made: the one the image keeps is made once, after the overlays
+    // (regenerate_initramfs), so the packages' own runs would be thrown away.
+    std::error_code ec;
     const fs::path ssd = root / k_start_stop_daemon;
     const fs::path ssd_real = root / (std::string(k_start_stop_daemon) + ".REAL");
     const bool have_ssd = fs::exists(fs::symlink_status(ssd));
@@ -301,7 +361,11 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
         }
         UHS_CHECK(write_file(ssd, k_fake_start_stop_daemon, 0755));
     }
-    const auto other_debs = UHS_TRY(place(others));
+    const bool hold_initramfs = by_name.count("initramfs-tools") != 0;
+    const bool had_diversions = fs::exists(root / "var/lib/dpkg/diversions");
+    if (hold_initramfs) {
+        UHS_CHECK(hold_update_initramfs(root, options, runner));
+    }
     say(options, "configure: dpkg --install of " + std::to_string(others.size()) +
                      " more packages in the target (qemu-user)");
     const util::Status installed = run_dpkg(root, other_debs, "other", options, runner);
@@ -312,8 +376,12 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
         }
     }
     UHS_CHECK(installed);
+    if (hold_initramfs) {
+        UHS_CHECK(release_update_initramfs(root, had_diversions, options, runner));
+    }
     UHS_CHECK(remove_path(deb_dir));
     UHS_CHECK(remove_path(root / k_policy_rc_d));
+    phase_done(options, "dpkg-rest"); // with its triggers
 
     const auto status = UHS_TRY(read_dpkg_status(root));
     for (const PackageFile& p : packages) {
@@ -330,20 +398,29 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
 util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOptions& options,
                                         ChrootRunner& runner) {
     std::error_code ec;
-    if (!fs::exists(fs::symlink_status(root / "usr/sbin/update-initramfs", ec))) {
+    if (!fs::exists(fs::symlink_status(root / k_update_initramfs, ec))) {
         return false;
     }
-    const auto names = util::list_dir_sorted(root / "boot");
-    if (!names || std::none_of(names->begin(), names->end(), [](const std::string& name) {
-            return name.starts_with("vmlinuz-");
-        })) {
+    std::vector<std::string> versions;
+    for (const std::string& name :
+         util::list_dir_sorted(root / "boot").value_or(std::vector<std::string>{})) {
+        if (name.starts_with("vmlinuz-")) {
+            versions.push_back(name.substr(8));
+        }
+    }
+    if (versions.empty()) {
         return false;
     }
-    if (options.progress) {
-        options.progress("initramfs: update-initramfs -u -k all (with the overlays' hooks)");
+    for (const std::string& version : versions) {
+        // -c where the kernel's own run was held (install_packages), -u where an initramfs
+        // of this version was made before (its state file is update-initramfs' own record).
+        const bool made = fs::exists(root / "var/lib/initramfs-tools" / version, ec);
+        say(options, "initramfs: update-initramfs " + std::string(made ? "-u" : "-c") + " -k " +
+                         version + " (once, with the overlays' hooks)");
+        UHS_CHECK(run_in_chroot(
+            root, {"/" + std::string(k_update_initramfs), made ? "-u" : "-c", "-k", version},
+            "update-initramfs", options, runner));
     }
-    UHS_CHECK(run_in_chroot(root, {"/usr/sbin/update-initramfs", "-u", "-k", "all"},
-                            "update-initramfs", options, runner));
     return true;
 }
 

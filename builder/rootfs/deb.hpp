@@ -14,8 +14,10 @@ namespace uhs::rootfs {
 
 // The two archives inside a .deb (an ar archive: debian-binary, control.tar.*, data.tar.*).
 struct DebArchive {
-    std::string name; // for messages: the .deb's file name
+    std::string name;           // for messages: the .deb's file name
+    std::string control_member; // "control.tar.xz", ...
     std::string control_tar;
+    std::string data_member; // "data.tar.xz", ...
     std::string data_tar;
 };
 
@@ -30,5 +32,12 @@ util::Result<std::map<std::string, std::string>> read_control_files(const DebArc
 // failure names the package and the entry; what was extracted before stays.
 util::Result<ExtractReport> extract_data(const DebArchive& deb, const std::filesystem::path& root,
                                          const ExtractPolicy& policy);
+
+// Writes `deb` to `out` again as the same package with its data.tar decompressed: debian-binary,
+// control.tar.* as it was, then an uncompressed `data.tar`, which dpkg reads as it reads any
+// other data member. Under qemu-user the target's dpkg-deb would otherwise decompress every
+// package instruction by instruction; done here, natively, dpkg only copies bytes. `out` is
+// created (mode 0644) and is complete when this returns without error.
+util::Status write_plain_deb(const DebArchive& deb, const std::filesystem::path& out);
 
 } // namespace uhs::rootfs

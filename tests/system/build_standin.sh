@@ -155,7 +155,9 @@ version=$(chroot "$work/chroot" /usr/bin/kubelet)
 rm -rf "$work/chroot"
 
 # boot/ and nodes/.
-cmp "$img/boot/kernel_2712.img" <(tar -xOf "$img/rootfs.tar" ./boot/vmlinuz-6.12.0-uhs-standin) ||
+# BCM2712's firmware inflates a gzip kernel: boot/ holds it compressed, the same bytes inside.
+gzip -t "$img/boot/kernel_2712.img" || fail "boot/kernel_2712.img is not gzip-compressed"
+cmp <(gzip -dc "$img/boot/kernel_2712.img") <(tar -xOf "$img/rootfs.tar" ./boot/vmlinuz-6.12.0-uhs-standin) ||
   fail "boot/kernel_2712.img is not the root's kernel"
 gzip -t "$img/boot/initramfs_2712" || fail "boot/initramfs_2712 is not the postinst's initramfs"
 for f in bcm2712-rpi-cm5l-cm5io.dtb bcm2712-rpi-cm5-cm5io.dtb; do
@@ -195,6 +197,46 @@ if ! cmp -s "$work/sums-a" "$work/sums-b"; then
   fail "the two builds differ"
 fi
 echo "reproducible: $(wc -l < "$work/sums-a") artifacts identical"
+
+# Killed builds (SIGKILL, as a crash or the OOM killer would): one in the target's dpkg of the
+# Essential set, one in its dpkg of the rest, one while rootfs.tar is written (the configured
+# root from a copy of A's stage cache). None may leave a stage cache entry or a mount; the
+# build after them removes their work directories and gives A's bytes.
+kill_when() { # NAME CACHE SETTLE GLOB: start a build, kill it SETTLE s after GLOB (below a
+  # work directory of OUT) first matches
+  local name=$1 cache=$2 settle=$3 glob=$4
+  XDG_CACHE_HOME=$cache "$uhs_image" build "$a/cluster.yaml" --out "$work/out-k" --disk "$kube" \
+    > /dev/null 2> "$work/kill-$name.err" &
+  local pid=$! found=""
+  for _ in $(seq 3000); do # at most 600 s
+    found=$(compgen -G "$work/out-k/.*.partial-*/$glob" | head -n 1 || true)
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2> /dev/null || break
+    sleep 0.2
+  done
+  [ -n "$found" ] || { cat "$work/kill-$name.err" >&2; fail "killed build '$name': its stage never came"; }
+  sleep "$settle"
+  kill -0 "$pid" 2> /dev/null || fail "killed build '$name': it ended before the kill"
+  kill -KILL "$pid"
+  wait "$pid" 2> /dev/null || true
+  echo "killed build '$name' at $found"
+}
+mkdir -p "$work/out-k"
+kill_when essential-dpkg "$work/cache-k" 3 'root/var/cache/uhs-debs/essential/*'
+# The real start-stop-daemon is set aside exactly while the rest installs.
+kill_when other-dpkg "$work/cache-k" 5 'root/usr/sbin/start-stop-daemon.REAL'
+cp -R "$work/cache-a" "$work/cache-k2"
+kill_when rootfs-tar "$work/cache-k2" 0 'image/.rootfs.tar.tmp.*'
+sleep 1 # the chroot's PID 1 dies with its parent (PR_SET_PDEATHSIG): give the kernel a moment
+! grep -q " $work/out-k" /proc/self/mounts || fail "a killed build left mounts: $(grep " $work/out-k" /proc/self/mounts)"
+[ -z "$(compgen -G "$work/cache-k/uhs/stages/[!.]*" || true)" ] ||
+  fail "a killed build left a stage cache entry: $(ls -A "$work/cache-k/uhs/stages")"
+[ "$(ls -A "$work/out-k" | grep -c '\.partial-')" -eq 3 ] || fail "expected 3 leftovers: $(ls -A "$work/out-k")"
+XDG_CACHE_HOME=$work/cache-k2 "$uhs_image" build "$a/cluster.yaml" --out "$work/out-k" --disk "$kube" > /dev/null
+[ -z "$(ls -A "$work/out-k" | grep -v "^$id\$")" ] || fail "left in OUT after the rerun: $(ls -A "$work/out-k")"
+sums "$work/out-k/$id" > "$work/sums-k"
+cmp -s "$work/sums-a" "$work/sums-k" || { diff "$work/sums-a" "$work/sums-k" || true; fail "the rerun after the kills differs from build A"; }
+echo "killed 3 builds; the rerun removed their leftovers and gave A's bytes"
 
 # No-op: the complete image is left alone, quickly.
 start=$(now)

@@ -69,6 +69,35 @@ inline std::string make_tar(const std::vector<TarMember>& members, bool gzip = f
     return out;
 }
 
+// One member of a cpio (a regular file, 0644).
+struct CpioMember {
+    std::string path;
+    std::string content;
+};
+
+// A newc cpio, compressed with `filter` (ARCHIVE_FILTER_NONE, _GZIP, _ZSTD).
+inline std::string make_cpio(const std::vector<CpioMember>& members, int filter) {
+    util::ArchiveWriter writer(archive_write_new());
+    archive_write_set_format_cpio_newc(writer.get());
+    REQUIRE(archive_write_add_filter(writer.get(), filter) == ARCHIVE_OK);
+    archive_write_set_bytes_in_last_block(writer.get(), 1);
+    std::vector<char> buffer(1 << 20);
+    std::size_t used = 0;
+    REQUIRE(archive_write_open_memory(writer.get(), buffer.data(), buffer.size(), &used) ==
+            ARCHIVE_OK);
+    for (const CpioMember& m : members) {
+        util::ArchiveEntry entry(archive_entry_new());
+        archive_entry_set_pathname(entry.get(), m.path.c_str());
+        archive_entry_set_filetype(entry.get(), AE_IFREG);
+        archive_entry_set_perm(entry.get(), 0644);
+        archive_entry_set_size(entry.get(), static_cast<la_int64_t>(m.content.size()));
+        REQUIRE(archive_write_header(writer.get(), entry.get()) == ARCHIVE_OK);
+        archive_write_data(writer.get(), m.content.data(), m.content.size());
+    }
+    REQUIRE(archive_write_close(writer.get()) == ARCHIVE_OK);
+    return std::string(buffer.data(), used);
+}
+
 // A .deb whose control.tar holds `control` (and any further members, e.g. "./postinst").
 inline std::string make_deb_with_control(const std::string& control,
                                          const std::vector<TarMember>& data,

@@ -16,6 +16,7 @@
 #include "firmware/bootcfg/initramfs.hpp"
 #include "firmware/bootcfg/node_boot.hpp"
 #include "firmware/rpiboot/plan.hpp"
+#include "tests/unit/archive_support.hpp"
 #include "tests/unit/build_support.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -31,33 +32,8 @@ namespace {
 
 const fs::path k_dtbs = UHS_DTB_DIR;
 
-struct Member {
-    std::string path;
-    std::string content;
-};
-
-// A newc cpio, compressed with `filter` (ARCHIVE_FILTER_NONE, _GZIP, _ZSTD).
-std::string cpio(const std::vector<Member>& members, int filter) {
-    util::ArchiveWriter writer(archive_write_new());
-    archive_write_set_format_cpio_newc(writer.get());
-    REQUIRE(archive_write_add_filter(writer.get(), filter) == ARCHIVE_OK);
-    archive_write_set_bytes_in_last_block(writer.get(), 1);
-    std::vector<char> buffer(1 << 20);
-    std::size_t used = 0;
-    REQUIRE(archive_write_open_memory(writer.get(), buffer.data(), buffer.size(), &used) ==
-            ARCHIVE_OK);
-    for (const Member& m : members) {
-        util::ArchiveEntry entry(archive_entry_new());
-        archive_entry_set_pathname(entry.get(), m.path.c_str());
-        archive_entry_set_filetype(entry.get(), AE_IFREG);
-        archive_entry_set_perm(entry.get(), 0644);
-        archive_entry_set_size(entry.get(), static_cast<la_int64_t>(m.content.size()));
-        REQUIRE(archive_write_header(writer.get(), entry.get()) == ARCHIVE_OK);
-        archive_write_data(writer.get(), m.content.data(), m.content.size());
-    }
-    REQUIRE(archive_write_close(writer.get()) == ARCHIVE_OK);
-    return std::string(buffer.data(), used);
-}
+using Member = test::CpioMember;
+const auto cpio = test::make_cpio;
 
 // What Debian's initramfs-tools writes: an uncompressed early cpio padded to 512 bytes, then
 // the main archive compressed.
@@ -664,6 +640,20 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     CHECK(std::all_of(built->boot_chain.begin(), built->boot_chain.end(),
                       [](const Finding& x) { return x.ok; }));
     CHECK(fs::is_regular_file(built->image_dir / "boot-chain.json"));
+    // The CM5's kernel is in boot/ gzip-compressed (no name, no time), the root's inside.
+    const std::string gz = *util::read_file(built->image_dir / "boot/kernel_2712.img");
+    REQUIRE(gz.size() > 10);
+    CHECK(gz.substr(0, 3) == "\x1f\x8b\x08");
+    CHECK(gz.substr(3, 5) == std::string(5, '\0')); // no FNAME, MTIME 0
+    util::ArchiveReader gunzip(archive_read_new());
+    archive_read_support_filter_gzip(gunzip.get());
+    archive_read_support_format_raw(gunzip.get());
+    REQUIRE(archive_read_open_memory(gunzip.get(), gz.data(), gz.size()) == ARCHIVE_OK);
+    archive_entry* raw = nullptr;
+    REQUIRE(archive_read_next_header(gunzip.get(), &raw) == ARCHIVE_OK);
+    char inflated[64] = {};
+    CHECK(std::string(inflated, static_cast<std::size_t>(archive_read_data(
+                                    gunzip.get(), inflated, sizeof inflated))) == "kernel");
     CHECK(util::read_file(built->image_dir / "nodes/a1b2c3d4/config.txt")
               ->find("device_tree=bcm2712-rpi-5-b.dtb\n") != std::string::npos);
     plan = image::make_build_plan(*chosen, f.options.out_dir);

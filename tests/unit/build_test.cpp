@@ -6,6 +6,7 @@
 #include "builder/image/build.hpp"
 #include "builder/image/manifest.hpp"
 #include "builder/image/node_trees.hpp"
+#include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "tests/unit/build_support.hpp"
@@ -13,6 +14,9 @@
 
 #include <chrono>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/file.h>
 
 using namespace uhs;
 namespace fs = std::filesystem;
@@ -339,4 +343,38 @@ TEST_CASE_METHOD(Fixture, "build_image refuses a store without a locked package,
           std::string::npos);
     CHECK(chroot.calls == 0);
     CHECK_FALSE(fs::exists(dir.path() / "out"));
+}
+
+TEST_CASE_METHOD(Fixture, "a build removes what dead builds left in OUT, never a live build's") {
+    write_lock();
+    const fetch::Store store(options().store_root);
+    // Not a .deb: whatever the build does after its start fails, as root or not.
+    const std::string deb = "the locked base-files";
+    std::string text = *util::read_file(cluster_file.string() + ".lock");
+    text.replace(text.find(std::string(64, 'c')), 64, util::sha256_hex(deb));
+    REQUIRE(util::write_file_atomic(cluster_file.string() + ".lock", text));
+    REQUIRE(store.insert_data(deb, util::sha256_hex(deb)));
+
+    const fs::path out = options().out_dir;
+    const fs::path dead = out / ".0123abcd.partial-dead01";
+    const fs::path live = out / ".0123abcd.partial-live01";
+    fs::create_directories(dead / "root/usr/bin");
+    fs::create_directories(live / "root");
+    REQUIRE(util::write_file_atomic(dead / "root/usr/bin/half-written", "x"));
+    // A build still running holds the lock on its directory.
+    util::UniqueFd held(::open(live.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(::flock(held.get(), LOCK_EX | LOCK_NB) == 0);
+
+    ForbiddenChroot chroot;
+    ForbiddenCommands commands;
+    const auto failed = test::start_and_build(cluster, options(), chroot, commands);
+    REQUIRE_FALSE(failed);
+    CHECK_FALSE(fs::exists(dead));
+    CHECK(fs::exists(live / "root"));
+    // Nor does the failed build leave its own.
+    std::vector<std::string> left;
+    for (const auto& entry : fs::directory_iterator(out)) {
+        left.push_back(entry.path().filename().string());
+    }
+    CHECK(left == std::vector<std::string>{".0123abcd.partial-live01"});
 }

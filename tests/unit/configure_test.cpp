@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/rootfs/configure.hpp"
+#include "builder/rootfs/deb.hpp"
 #include "builder/rootfs/dpkg_db.hpp"
 #include "builder/util/fs.hpp"
 #include "tests/unit/archive_support.hpp"
@@ -23,6 +24,8 @@ public:
         std::string start_stop_daemon;    // its content during the call
         std::vector<std::string> present; // which of `watch` existed
         std::vector<bool> debs_inside;    // every .deb argument exists inside the root
+        std::vector<bool> debs_plain;     // ... and has an uncompressed data.tar
+        std::string update_initramfs;     // its content during the call
     };
     std::vector<Call> calls;
     std::vector<std::string> watch;
@@ -39,6 +42,8 @@ public:
                                    text && text->find("exit 101") != std::string::npos;
         call.start_stop_daemon =
             util::read_file(command.root / rootfs::k_start_stop_daemon).value_or("");
+        call.update_initramfs =
+            util::read_file(command.root / rootfs::k_update_initramfs).value_or("");
         for (const std::string& path : watch) {
             if (fs::exists(command.root / path)) {
                 call.present.push_back(path);
@@ -47,6 +52,9 @@ public:
         for (const std::string& arg : command.argv) {
             if (arg.ends_with(".deb")) {
                 call.debs_inside.push_back(fs::exists(command.root / arg.substr(1)));
+                const auto deb = rootfs::read_deb(command.root / arg.substr(1));
+                call.debs_plain.push_back(deb && deb->data_tar.size() > 262 &&
+                                          deb->data_tar.compare(257, 5, "ustar") == 0);
                 // "/var/cache/uhs-debs/0001-name.deb" -> name
                 const std::string file = fs::path(arg).stem().string();
                 installed.push_back(file.substr(file.find('-') + 1));
@@ -123,11 +131,11 @@ TEST_CASE_METHOD(Fixture, "configure runs the target's dpkg on the Essential set
     REQUIRE(runner.calls.size() == 2);
 
     const auto& essential = runner.calls[0];
-    CHECK(essential.command.argv == std::vector<std::string>{"/usr/bin/dpkg", "--install",
-                                                             "--force-depends", "--force-unsafe-io",
-                                                             "--force-confnew",
-                                                             "/var/cache/uhs-debs/0000-libc.deb",
-                                                             "/var/cache/uhs-debs/0001-base.deb"});
+    CHECK(essential.command.argv ==
+          std::vector<std::string>{"/usr/bin/dpkg", "--install", "--force-depends",
+                                   "--force-unsafe-io", "--force-confnew",
+                                   "/var/cache/uhs-debs/essential/0000-libc.deb",
+                                   "/var/cache/uhs-debs/essential/0001-base.deb"});
     CHECK(essential.command.root == root);
     CHECK(essential.command.log == options.log);
     CHECK(essential.command.env ==
@@ -140,6 +148,7 @@ TEST_CASE_METHOD(Fixture, "configure runs the target's dpkg on the Essential set
                                                                        rootfs::ChrootMount::dev});
     CHECK(essential.policy_rc_d_refuses);
     CHECK(essential.debs_inside == std::vector<bool>{true, true});
+    CHECK(essential.debs_plain == std::vector<bool>{true, true});
     // The Essential set was extracted on the host first (with an empty database); the
     // rest only by the target's dpkg.
     CHECK(essential.present == std::vector<std::string>{"usr/lib/libc.so", "var/lib/dpkg/status"});
@@ -149,10 +158,13 @@ TEST_CASE_METHOD(Fixture, "configure runs the target's dpkg on the Essential set
     CHECK(rest.command.argv == std::vector<std::string>{"/usr/bin/dpkg", "--install",
                                                         "--force-depends", "--force-unsafe-io",
                                                         "--force-confnew",
-                                                        "/var/cache/uhs-debs/0000-thing.deb",
-                                                        "/var/cache/uhs-debs/0001-app.deb"});
+                                                        "/var/cache/uhs-debs/rest/0000-thing.deb",
+                                                        "/var/cache/uhs-debs/rest/0001-app.deb"});
     CHECK(rest.policy_rc_d_refuses);
     CHECK(rest.debs_inside == std::vector<bool>{true, true});
+    CHECK(rest.debs_plain == std::vector<bool>{true, true});
+    // Without initramfs-tools nothing is diverted.
+    CHECK(rest.update_initramfs.empty());
     CHECK(rest.start_stop_daemon.find("fake start-stop-daemon") != std::string::npos);
 
     // Afterwards: the build-only files are gone, start-stop-daemon is the real one again.
@@ -162,6 +174,30 @@ TEST_CASE_METHOD(Fixture, "configure runs the target's dpkg on the Essential set
     CHECK(*util::read_file(root / rootfs::k_start_stop_daemon) == "real ssd");
     CHECK(fs::read_symlink(root / "bin") == "usr/bin");
     CHECK(*util::read_file(root / "var/lib/dpkg/arch") == "arm64\n");
+}
+
+TEST_CASE_METHOD(Fixture, "update-initramfs is held while the packages install") {
+    add("initramfs-tools", control("initramfs-tools", "Depends: base\n"),
+        {{"./usr/", 'd', "", 0755},
+         {"./usr/sbin/", 'd', "", 0755},
+         {"./usr/sbin/update-initramfs", 'f', "#!/bin/sh\nreal\n", 0755}});
+    REQUIRE(rootfs::install_packages(root, packages, options, runner));
+    REQUIRE(runner.calls.size() == 4);
+    const std::string divert = "/usr/bin/dpkg-divert";
+    CHECK(runner.calls[1].command.argv ==
+          std::vector<std::string>{divert, "--local", "--rename", "--divert",
+                                   "/usr/sbin/update-initramfs.uhs-held", "--add",
+                                   "/usr/sbin/update-initramfs"});
+    // While the rest installs, the kernel's hook and the trigger find a no-op.
+    const auto& rest = runner.calls[2];
+    CHECK(rest.command.argv.back() == "/var/cache/uhs-debs/rest/0002-initramfs-tools.deb");
+    CHECK(rest.update_initramfs.find("held by uhs-image build") != std::string::npos);
+    CHECK(runner.calls[3].command.argv ==
+          std::vector<std::string>{divert, "--local", "--rename", "--divert",
+                                   "/usr/sbin/update-initramfs.uhs-held", "--remove",
+                                   "/usr/sbin/update-initramfs"});
+    CHECK(runner.calls[3].update_initramfs.empty()); // the no-op is gone before the rename
+    CHECK_FALSE(fs::exists(root / "var/lib/dpkg/diversions"));
 }
 
 TEST_CASE_METHOD(Fixture, "a failing dpkg stops the build naming the log, and cleans up") {
@@ -190,7 +226,7 @@ TEST_CASE_METHOD(Fixture, "a .deb that is another package than the lock says is 
     CHECK(runner.calls.empty());
 }
 
-TEST_CASE("the initramfs is made again after the overlays, only where initramfs-tools is") {
+TEST_CASE("the initramfs is made once after the overlays, only where initramfs-tools is") {
     test::TestDir dir;
     const fs::path root = dir.path() / "root";
     fs::create_directories(root / "boot");
@@ -215,10 +251,23 @@ TEST_CASE("the initramfs is made again after the overlays, only where initramfs-
     REQUIRE(runner.calls.size() == 1);
     const auto& command = runner.calls[0].command;
     CHECK(command.argv ==
-          std::vector<std::string>{"/usr/sbin/update-initramfs", "-u", "-k", "all"});
+          std::vector<std::string>{"/usr/sbin/update-initramfs", "-c", "-k", "6.12.0-arm64"});
     CHECK(command.env == rootfs::chroot_environment(1700000000));
     CHECK(command.mounts == rootfs::chroot_mounts());
     CHECK(command.log == options.log);
+
+    // Where update-initramfs has made one before (its state file), it updates it; every
+    // kernel gets its own run.
+    fs::create_directories(root / "var/lib/initramfs-tools");
+    REQUIRE(util::write_file_atomic(root / "var/lib/initramfs-tools/6.12.0-arm64", "sha1\n"));
+    REQUIRE(util::write_file_atomic(root / "boot/vmlinuz-6.17.0-arm64", "kernel"));
+    REQUIRE(rootfs::regenerate_initramfs(root, options, runner));
+    REQUIRE(runner.calls.size() == 3);
+    CHECK(runner.calls[1].command.argv ==
+          std::vector<std::string>{"/usr/sbin/update-initramfs", "-u", "-k", "6.12.0-arm64"});
+    CHECK(runner.calls[2].command.argv ==
+          std::vector<std::string>{"/usr/sbin/update-initramfs", "-c", "-k", "6.17.0-arm64"});
+    fs::remove(root / "boot/vmlinuz-6.17.0-arm64");
 
     // Its failure is the build's, with the log's tail.
     runner.exit_code = 1;
@@ -232,5 +281,5 @@ TEST_CASE("the initramfs is made again after the overlays, only where initramfs-
     auto no_kernel = rootfs::regenerate_initramfs(root, options, runner);
     REQUIRE(no_kernel);
     CHECK_FALSE(*no_kernel);
-    CHECK(runner.calls.size() == 2);
+    CHECK(runner.calls.size() == 4);
 }

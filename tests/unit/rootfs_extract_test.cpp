@@ -2,6 +2,7 @@
 #include "builder/rootfs/deb.hpp"
 #include "builder/rootfs/extract.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/subprocess.hpp"
 #include "tests/unit/archive_support.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -219,4 +220,71 @@ TEST_CASE_METHOD(Fixture, "a name of the extractor's temp files is refused as co
     CHECK(refused.error().code == util::Errc::invalid_input);
     CHECK(refused.error().message.find("reserved for the extractor") != std::string::npos);
     CHECK_FALSE(fs::exists(root / "etc/.uhs-extract-3"));
+}
+
+TEST_CASE("a package rewritten with a plain data.tar is the same package to dpkg-deb") {
+    test::TestDir dir;
+    const std::vector<TarMember> data = {{"./", 'd', "", 0755},
+                                         {"./usr/", 'd', "", 0755},
+                                         {"./usr/bin/", 'd', "", 0755},
+                                         {"./usr/bin/tool", 'f', std::string(70001, 'x'), 0755},
+                                         {"./usr/bin/alias", 'l', "tool"}};
+    const fs::path original = dir.path() / "tool.deb";
+    REQUIRE(util::write_file_atomic(original, test::make_deb("tool", data)));
+    const fs::path plain = dir.path() / "tool-plain.deb";
+    REQUIRE(rootfs::write_plain_deb(*rootfs::read_deb(original), plain));
+
+    // ar members: debian-binary, the control member as it was, an uncompressed data.tar.
+    const auto reread = rootfs::read_deb(plain);
+    REQUIRE(reread);
+    CHECK(reread->control_member == "control.tar.gz");
+    CHECK(reread->control_tar == rootfs::read_deb(original)->control_tar);
+    util::ArchiveReader reader(archive_read_new());
+    archive_read_support_format_ar(reader.get());
+    REQUIRE(archive_read_open_filename(reader.get(), plain.c_str(), 1 << 16) == ARCHIVE_OK);
+    std::vector<std::string> members;
+    archive_entry* entry = nullptr;
+    while (archive_read_next_header(reader.get(), &entry) == ARCHIVE_OK) {
+        members.push_back(archive_entry_pathname(entry));
+    }
+    CHECK(members == std::vector<std::string>{"debian-binary", "control.tar.gz", "data.tar"});
+
+    // The real dpkg-deb reads it: the same control fields, the same file system tar.
+    util::PosixCommandRunner runner;
+    auto run = [&](std::vector<std::string> argv) {
+        auto out = runner.run(util::Command{.argv = std::move(argv)});
+        REQUIRE(out);
+        INFO(out->err);
+        REQUIRE(out->exit_code == 0);
+        return out->out;
+    };
+    CHECK(run({"dpkg-deb", "--field", plain.string()}) ==
+          run({"dpkg-deb", "--field", original.string()}));
+    const std::string tar = run({"dpkg-deb", "--fsys-tarfile", plain.string()});
+    CHECK(tar == run({"dpkg-deb", "--fsys-tarfile", original.string()}));
+    CHECK(tar.size() % 512 == 0);
+    const fs::path unpacked = dir.path() / "unpacked";
+    run({"dpkg-deb", "--extract", plain.string(), unpacked.string()});
+    CHECK(fs::file_size(unpacked / "usr/bin/tool") == 70001);
+    CHECK(fs::read_symlink(unpacked / "usr/bin/alias") == "tool");
+}
+
+TEST_CASE("a package whose data.tar does not decompress is not rewritten") {
+    test::TestDir dir;
+    rootfs::DebArchive deb = *rootfs::read_deb([&] {
+        const fs::path p = dir.path() / "x.deb";
+        REQUIRE(util::write_file_atomic(p, test::make_deb("x", {{"./", 'd', "", 0755}})));
+        return p;
+    }());
+    const std::string whole = deb.data_tar;
+    deb.data_tar = whole.substr(0, whole.size() / 2); // cut off: gzip's own error
+    const auto written = rootfs::write_plain_deb(deb, dir.path() / "x-plain.deb");
+    REQUIRE_FALSE(written);
+    CHECK(written.error().message.starts_with("x.deb: data.tar: "));
+    CHECK_FALSE(fs::exists(dir.path() / "x-plain.deb"));
+    deb.data_tar = "not gzip at all"; // the name says gzip
+    const auto mislabelled = rootfs::write_plain_deb(deb, dir.path() / "x-plain.deb");
+    REQUIRE_FALSE(mislabelled);
+    CHECK(mislabelled.error().message == "x.deb: data.tar.gz is not gz data");
+    CHECK_FALSE(fs::exists(dir.path() / "x-plain.deb"));
 }

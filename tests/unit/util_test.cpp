@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/util/cli.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/parallel.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/strings.hpp"
 #include "builder/util/subprocess.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <atomic>
 #include <sstream>
 
 #include <sys/stat.h>
@@ -204,4 +206,36 @@ TEST_CASE("required options are checked before the command runs") {
     CHECK(util::run_subcommands("prog", "", table, std::vector<std::string>{"go", "--to", "x"},
                                 io) == 0);
     CHECK(ran);
+}
+
+TEST_CASE("for_each_parallel runs every index once and reports the lowest failure") {
+    for (unsigned workers : {1u, 2u, 7u}) {
+        std::vector<std::atomic<int>> runs(50);
+        REQUIRE(util::for_each_parallel(
+            runs.size(),
+            [&](std::size_t i) -> util::Status {
+                ++runs[i];
+                return {};
+            },
+            workers));
+        for (const auto& n : runs) {
+            CHECK(n.load() == 1);
+        }
+    }
+    // Indices 10 and 20 fail; whichever thread sees which first, 10's error is the one.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        const auto failed = util::for_each_parallel(
+            40,
+            [](std::size_t i) -> util::Status {
+                if (i == 10 || i == 20) {
+                    return util::fail(util::Errc::io, "job ", std::to_string(i));
+                }
+                return {};
+            },
+            4);
+        REQUIRE_FALSE(failed);
+        CHECK(failed.error().message == "job 10");
+        CHECK(failed.error().code == util::Errc::io);
+    }
+    CHECK(util::for_each_parallel(0, [](std::size_t) -> util::Status { return {}; }));
 }
