@@ -259,18 +259,26 @@ constexpr std::string_view k_partial_marker = ".partial-";
 class TempTree {
 public:
     static util::Result<TempTree> create(const fs::path& parent, const std::string& image_id) {
-        std::string pattern =
-            (parent / ("." + image_id + std::string(k_partial_marker) + "XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr) {
+        // Made and locked under a name no sweeper looks at, then renamed: a sweeper never sees
+        // it unlocked. (A build killed in between leaves an empty `.new-` directory.)
+        std::string made = (parent / ("." + image_id + ".new-XXXXXX")).string();
+        if (::mkdtemp(made.data()) == nullptr) {
             return fail(Errc::io, "cannot create a temp directory in ", parent.string(), ": ",
                         util::errno_text(errno));
         }
-        TempTree tree{fs::path(pattern)};
+        TempTree tree{fs::path(made)};
         auto lock = UHS_TRY(try_lock(tree.m_path, O_RDONLY | O_DIRECTORY));
         if (!lock) {
             return fail(Errc::io, "cannot lock the new ", tree.m_path.string());
         }
         tree.m_lock = std::move(*lock);
+        const fs::path named = parent / ("." + image_id + std::string(k_partial_marker) +
+                                         made.substr(made.size() - 6));
+        if (::renameat2(AT_FDCWD, made.c_str(), AT_FDCWD, named.c_str(), RENAME_NOREPLACE) != 0) {
+            return fail(Errc::io, "cannot rename ", made, " to ", named.string(), ": ",
+                        util::errno_text(errno));
+        }
+        tree.m_path = named;
         return tree;
     }
     TempTree(TempTree&& other) noexcept
@@ -304,17 +312,26 @@ util::Status sweep_dead_partials(const fs::path& out_dir,
         if (::lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
             continue;
         }
-        const auto lock = UHS_TRY(try_lock(path, O_RDONLY | O_DIRECTORY));
+        auto lock = try_lock(path, O_RDONLY | O_DIRECTORY);
+        if (!lock && !fs::exists(fs::symlink_status(path))) {
+            continue; // another build removed it first
+        }
         if (!lock) {
+            return std::unexpected(lock.error());
+        }
+        if (!*lock) {
             continue; // a live build's
         }
+        // Held while removing it, so no other build sweeps it at the same time.
+        // The dead build's last processes may still be going away: what is left now goes the
+        // next time.
         std::error_code ec;
         fs::remove_all(path, ec);
-        if (ec) {
-            return fail(Errc::io, "cannot remove ", path.string(),
-                        " (left by a build that is no longer running): ", ec.message());
-        }
-        say("removed " + path.string() + ", left by a build that is no longer running");
+        say(ec ? "could not yet remove " + path.string() +
+                     " (left by a build that is no longer "
+                     "running): " +
+                     ec.message()
+               : "removed " + path.string() + ", left by a build that is no longer running");
     }
     return {};
 }
@@ -504,12 +521,16 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         UHS_CHECK(lay(cluster.image.overlay_paths[i]));
     }
     // The node-state list and the units' RequiresMountsFor= drop-ins, rendered from uhs's own
-    // list and storage.persist, laid over the root like one more overlay (same modes, owners
-    // and mtimes).
+    // list and storage.persist, and the initramfs's network drivers from the board table, laid
+    // over the root like one more overlay (same modes, owners and mtimes).
     {
         const fs::path generated = temp.path() / "state-files";
-        UHS_CHECK(write_generated_tree(render_state_files(cluster), generated));
-        say("overlay: (generated) node state list and drop-ins");
+        std::vector<GeneratedFile> files = render_state_files(cluster);
+        for (GeneratedFile& file : render_initramfs_files(cluster)) {
+            files.push_back(std::move(file));
+        }
+        UHS_CHECK(write_generated_tree(files, generated));
+        say("overlay: (generated) node state list, drop-ins, the initramfs's network drivers");
         UHS_CHECK(lay(generated));
     }
     UHS_CHECK(install_authorized_keys(cluster, root, sde)); // /root/.ssh: never in the initramfs

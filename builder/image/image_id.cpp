@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/image_id.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/config/state_paths.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/sha256.hpp"
 #include "builder/util/version.hpp"
+
+#include <set>
 
 #include <sys/stat.h>
 
@@ -123,6 +126,13 @@ nlohmann::json image_config_subset(const config::Cluster& c) {
     if (!trees.empty()) {
         subset["device_trees"] = trees;
     }
+    // The boards decide boot/ (which kernels, gzip or not) and the initramfs's network drivers
+    // (render_initramfs_files); which node is which board does not.
+    std::set<std::string> boards;
+    for (const auto& node : c.nodes) {
+        boards.emplace(config::to_string(node.model));
+    }
+    subset["boards"] = boards;
     return subset;
 }
 

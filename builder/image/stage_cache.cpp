@@ -95,14 +95,14 @@ util::Result<std::string> describe(const fs::path& root, const std::string& rela
 }
 
 // The digest of what, beyond the packages, an initramfs is made from: the overlays' files
-// it reads, as they are in `root` now. `listing` is that initramfs' own member list.
+// that may reach it, as they are in `root` now. `listing` is that initramfs' own member list.
 util::Result<std::string> inputs_digest(const fs::path& root,
                                         const std::vector<std::string>& overlay_paths,
                                         const std::set<std::string>& listing) {
     std::set<std::string> read;
     for (const std::string& path : overlay_paths) {
         std::string relative = path.starts_with('/') ? path.substr(1) : path;
-        if (initramfs_reads(relative) || listing.contains(relative)) {
+        if (initramfs_may_read(relative) || listing.contains(relative)) {
             read.insert(std::move(relative));
         }
     }
@@ -192,28 +192,29 @@ std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluste
     return util::to_hex(hash.finish());
 }
 
-bool initramfs_reads(std::string_view path) {
-    static constexpr std::array<std::string_view, 14> k_trees = {
-        "etc/initramfs-tools/",
-        "usr/share/initramfs-tools/",
-        "etc/initramfs/",
-        "usr/lib/modules/",
-        "lib/modules/",
-        "etc/modprobe.d/",
-        "usr/lib/modprobe.d/",
-        "lib/modprobe.d/",
-        "etc/udev/",
-        "usr/lib/udev/",
-        "lib/udev/",
-        "usr/lib/firmware/",
-        "lib/firmware/",
-        "etc/kernel/",
+bool initramfs_may_read(std::string_view path) {
+    // initramfs-tools has no systemd (its udev hook reads only *.link files under
+    // etc/systemd/network, which stays in), and no hook of Debian's reads these.
+    static constexpr std::array<std::string_view, 13> k_never_read = {
+        "etc/systemd/system/",
+        "usr/lib/systemd/system/",
+        "etc/systemd/user/",
+        "usr/lib/systemd/user/",
+        "etc/kubernetes/",
+        "etc/containerd/",
+        "etc/cni/",
+        "var/lib/kubelet/",
+        "root/",
+        "home/",
+        "usr/share/doc/",
+        "usr/share/man/",
+        "etc/update-motd.d/",
     };
-    if (path == "etc/fstab" || path == "etc/crypttab" || path == "etc/kernel-img.conf") {
-        return true;
+    if (path == "etc/motd" || path == "etc/issue" || path == "etc/issue.net") {
+        return false;
     }
-    return std::any_of(k_trees.begin(), k_trees.end(),
-                       [&](std::string_view tree) { return path.starts_with(tree); });
+    return std::none_of(k_never_read.begin(), k_never_read.end(),
+                        [&](std::string_view tree) { return path.starts_with(tree); });
 }
 
 fs::path StageCache::root_tar(const std::string& key) const {
@@ -322,6 +323,11 @@ util::Status StageCache::save_initramfs(const std::string& key, const fs::path& 
     const std::string digest = UHS_TRY(inputs_digest(root, overlay_paths, listing));
     const WriterLock lock = UHS_TRY(WriterLock::take(m_dir));
     const fs::path entries = m_dir / (key + ".initramfs");
+    const fs::path entry = entries / digest;
+    std::error_code ec;
+    if (fs::exists(entry / "listing", ec)) {
+        return {}; // made from the same inputs: the same bytes (and a reader may be using it)
+    }
     UHS_CHECK(util::create_dirs(entries));
     std::string temp = (m_dir / ("." + key + ".initramfs.tmp.XXXXXX")).string();
     if (::mkdtemp(temp.data()) == nullptr) {
@@ -339,9 +345,7 @@ util::Status StageCache::save_initramfs(const std::string& key, const fs::path& 
         }
     }
     UHS_CHECK(util::write_file_atomic(fs::path(temp) / "listing", listing_text));
-    const fs::path entry = entries / digest;
-    std::error_code ec;
-    fs::remove_all(entry, ec);
+    fs::remove_all(entry, ec); // a half entry without its listing, from before this lock
     if (::rename(temp.c_str(), entry.c_str()) != 0) {
         const int err = errno;
         fs::remove_all(temp, ec);

@@ -21,11 +21,12 @@ std::filesystem::path default_stage_cache();
 // Kubernetes settings are not in it: changing them re-uses the configured root.
 std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluster);
 
-// Whether the initramfs reads `path` (relative to the root, "etc/initramfs-tools/hooks/x")
-// when an overlay writes it: initramfs-tools' configuration, hooks and scripts, kernel
-// modules, their modprobe and udev configuration, firmware, fstab. Any file the initramfs
-// holds counts too; that list comes from the initramfs itself (bootcfg::initramfs_members).
-bool initramfs_reads(std::string_view path);
+// Whether an overlay's file at `path` (relative to the root, "etc/motd") may reach the
+// initramfs. Fail-safe: every path may, but for a short list of places initramfs-tools and
+// its hooks never read (systemd units, /etc/motd and /etc/issue, home directories, the
+// Kubernetes, containerd and CNI configuration, documentation). A file listed inside the
+// initramfs itself counts whatever its path (bootcfg::initramfs_members).
+bool initramfs_may_read(std::string_view path);
 
 // The stage cache, one directory:
 //   <key>.tar                         the configured root (dpkg done, overlays not yet laid)
@@ -52,13 +53,14 @@ public:
     util::Status restore_root(const std::string& key, const std::filesystem::path& root) const;
 
     // Puts the initramfs of every kernel in `root` (boot/vmlinuz-VERSION) from the entry of
-    // `key` whose inputs match: `overlay_paths` (what the overlays wrote, "/etc/...") that the
-    // initramfs reads (initramfs_reads, or listed inside that initramfs), by content. Returns
-    // false, changing nothing, when there is no such entry.
+    // `key` whose inputs match: `overlay_paths` (what the overlays wrote, "/etc/...") that may
+    // reach the initramfs (initramfs_may_read, or listed inside that initramfs), by kind, mode
+    // and content. Returns false, changing nothing, when there is no such entry.
     util::Result<bool> restore_initramfs(const std::string& key, const std::filesystem::path& root,
                                          const std::vector<std::string>& overlay_paths) const;
 
-    // Saves the initramfs update-initramfs just made in `root` for the entry `key`.
+    // Saves the initramfs update-initramfs just made in `root` for the entry `key` (an entry
+    // with the same digest is the same initramfs, and stays).
     util::Status save_initramfs(const std::string& key, const std::filesystem::path& root,
                                 const std::vector<std::string>& overlay_paths) const;
 

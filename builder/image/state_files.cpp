@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/image/state_files.hpp"
 
+#include "builder/config/board.hpp"
 #include "builder/config/state_paths.hpp"
 #include "builder/util/fs.hpp"
 #include "builder/util/strings.hpp"
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace uhs::image {
 
@@ -47,6 +49,24 @@ std::vector<GeneratedFile> render_state_files(const config::Cluster& cluster) {
     std::sort(files.begin(), files.end(),
               [](const GeneratedFile& a, const GeneratedFile& b) { return a.path < b.path; });
     return files;
+}
+
+std::vector<GeneratedFile> render_initramfs_files(const config::Cluster& cluster) {
+    std::set<std::string> modules{"virtio_net"};
+    for (const config::Node& node : cluster.nodes) {
+        const config::Board& board = config::board_for(node.model);
+        if (board.nic_modules.empty()) {
+            modules.insert("net");
+        }
+        modules.insert(board.nic_modules.begin(), board.nic_modules.end());
+    }
+    std::string text = "# Written by uhs-image build from its board table: the network drivers the "
+                       "initramfs\n# needs for this cluster's boards (overlays/nfsroot's hook "
+                       "reads it; `net` is every one).\n";
+    for (const std::string& module : modules) {
+        text += module + "\n";
+    }
+    return {{std::string(k_nic_modules_path), text}};
 }
 
 util::Status write_generated_tree(const std::vector<GeneratedFile>& files, const fs::path& dir) {

@@ -26,6 +26,16 @@ inline constexpr std::string_view k_state_list_path = "usr/lib/uhs/state-paths";
 // `RequiresMountsFor=` those paths. Sorted by path; the same cluster gives the same bytes.
 std::vector<GeneratedFile> render_state_files(const config::Cluster& cluster);
 
+// Where the image keeps the network drivers its initramfs needs (overlays/nfsroot's hook).
+inline constexpr std::string_view k_nic_modules_path = "etc/initramfs-tools/uhs-nic-modules";
+
+// The initramfs's network drivers for this cluster's boards, from the board table: every
+// board's Ethernet chain (nic_modules) and virtio_net for virtual machines (QEMU's virt, where
+// the boot tests run), one module per line; `net` (every network driver, as MODULES=netboot
+// has them) when a board's Ethernet is not known (uefi-arm64). The NFS-root hook reads it, so
+// the initramfs carries a few drivers instead of the ~20 MB of all of them.
+std::vector<GeneratedFile> render_initramfs_files(const config::Cluster& cluster);
+
 // Writes `files` as a file tree under `dir` (created), to be laid over the root like an overlay.
 util::Status write_generated_tree(const std::vector<GeneratedFile>& files,
                                   const std::filesystem::path& dir);

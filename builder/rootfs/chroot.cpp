@@ -57,7 +57,10 @@ struct ChildPlan {
 [[noreturn]] void child_fail(const ChildPlan& plan, const char* step) {
     const int err = errno;
     char message[256];
-    const int n = std::snprintf(message, sizeof message, "%s: %s", step, std::strerror(err));
+    // strerrordesc_np: a constant string, no locale and no lock (unlike strerror).
+    const char* description = ::strerrordesc_np(err);
+    const int n = std::snprintf(message, sizeof message, "%s: %s", step,
+                                description ? description : "unknown error");
     if (n > 0) {
         [[maybe_unused]] ssize_t ignored = ::write(plan.error_fd, message, static_cast<size_t>(n));
     }
@@ -95,7 +98,11 @@ struct ChildPlan {
     ::sethostname(k_hostname, sizeof k_hostname - 1);
     // This process is PID 1 of the namespace and stays outside the chroot, so ischroot(1) in
     // maintainer scripts sees /proc/1/root differ from / (raspi-firmware's hook relies on it).
-    const pid_t inner = ::fork();
+    // A raw clone, not fork(3): glibc's fork takes its malloc and stdio locks when the process
+    // looks multi-threaded, and one the parent's other threads held at clone time (the build
+    // stages packages while dpkg runs) would never be released here.
+    const auto inner =
+        static_cast<pid_t>(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
     if (inner < 0) {
         child_fail(plan, "fork");
     }

@@ -177,7 +177,15 @@ util::Status hold_update_initramfs(const fs::path& root, const ConfigureOptions&
 // file where there was none).
 util::Status release_update_initramfs(const fs::path& root, bool had_diversions,
                                       const ConfigureOptions& options, ChrootRunner& runner) {
-    UHS_CHECK(remove_path(root / k_update_initramfs));
+    // Only ever our own no-op goes: had a package or a script put something else there, the
+    // hold did not hold, and removing it could remove the real program.
+    const fs::path noop = root / k_update_initramfs;
+    if (util::read_file(noop).value_or("") != k_noop_update_initramfs) {
+        return fail(Errc::failed, "/", k_update_initramfs,
+                    " is no longer uhs-image's no-op after dpkg (a package wrote it, bypassing "
+                    "the diversion): the initramfs hold did not hold");
+    }
+    UHS_CHECK(remove_path(noop));
     UHS_CHECK(run_in_chroot(root,
                             {"/usr/bin/dpkg-divert", "--local", "--rename", "--divert",
                              "/" + std::string(k_held_update_initramfs), "--remove",
@@ -378,6 +386,11 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
     UHS_CHECK(installed);
     if (hold_initramfs) {
         UHS_CHECK(release_update_initramfs(root, had_diversions, options, runner));
+        if (!fs::exists(fs::symlink_status(root / k_update_initramfs))) {
+            return fail(Errc::failed, "initramfs-tools is installed but /", k_update_initramfs,
+                        " is missing after its diversion was removed (log: ", options.log.string(),
+                        ")");
+        }
     }
     UHS_CHECK(remove_path(deb_dir));
     UHS_CHECK(remove_path(root / k_policy_rc_d));

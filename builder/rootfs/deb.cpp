@@ -141,6 +141,10 @@ util::Status write_plain_deb_to(const DebArchive& deb, util::UniqueFd fd, const 
         UHS_CHECK(write_bytes(fd.get(), buffer, static_cast<std::size_t>(n), what));
         size += static_cast<std::uint64_t>(n);
     }
+    if (size > 9'999'999'999ULL) { // what ar's 10-digit size field holds
+        return fail(Errc::invalid_input, deb.name, ": data.tar is ", std::to_string(size),
+                    " bytes uncompressed, more than a .deb member can hold");
+    }
     if (size % 2 != 0) {
         UHS_CHECK(write_bytes(fd.get(), "\n", 1, what));
     }

@@ -200,8 +200,8 @@ echo "reproducible: $(wc -l < "$work/sums-a") artifacts identical"
 
 # Killed builds (SIGKILL, as a crash or the OOM killer would): one in the target's dpkg of the
 # Essential set, one in its dpkg of the rest, one while rootfs.tar is written (the configured
-# root from a copy of A's stage cache). None may leave a stage cache entry or a mount; the
-# build after them removes their work directories and gives A's bytes.
+# root from a copy of A's stage cache). Each build removes what the killed one before it left;
+# none may leave a stage cache entry or a process behind; the build after them gives A's bytes.
 kill_when() { # NAME CACHE SETTLE GLOB: start a build, kill it SETTLE s after GLOB (below a
   # work directory of OUT) first matches
   local name=$1 cache=$2 settle=$3 glob=$4
@@ -219,24 +219,35 @@ kill_when() { # NAME CACHE SETTLE GLOB: start a build, kill it SETTLE s after GL
   kill -0 "$pid" 2> /dev/null || fail "killed build '$name': it ended before the kill"
   kill -KILL "$pid"
   wait "$pid" 2> /dev/null || true
-  echo "killed build '$name' at $found"
+  echo "killed build '$name' at ${found#"$work/out-k/"}"
+  # Its chroot's PID 1 dies with it (PR_SET_PDEATHSIG), and every process of its namespace
+  # with that: nothing may still run inside its root (bounded wait, 10 s).
+  local alive=""
+  for _ in $(seq 50); do
+    alive=$(for p in /proc/[0-9]*; do readlink "$p/root" 2> /dev/null; done | grep -F "$work/out-k/" || true)
+    [ -z "$alive" ] && break
+    sleep 0.2
+  done
+  [ -z "$alive" ] || fail "killed build '$name' left processes in its root: $alive"
+  # Only its own work directory is left: the build before it was removed when it started.
+  local left
+  left=$(ls -A "$work/out-k" | grep -c '\.partial-' || true)
+  [ "$left" -eq 1 ] || fail "after killed build '$name': $left work directories in OUT: $(ls -A "$work/out-k")"
 }
 mkdir -p "$work/out-k"
-kill_when essential-dpkg "$work/cache-k" 3 'root/var/cache/uhs-debs/essential/*'
+# The rest's packages are staged while the target's dpkg installs the Essential set.
+kill_when essential-dpkg "$work/cache-k" 2 'root/var/cache/uhs-debs/rest/*'
 # The real start-stop-daemon is set aside exactly while the rest installs.
 kill_when other-dpkg "$work/cache-k" 5 'root/usr/sbin/start-stop-daemon.REAL'
-cp -R "$work/cache-a" "$work/cache-k2"
-kill_when rootfs-tar "$work/cache-k2" 0 'image/.rootfs.tar.tmp.*'
-sleep 1 # the chroot's PID 1 dies with its parent (PR_SET_PDEATHSIG): give the kernel a moment
-! grep -q " $work/out-k" /proc/self/mounts || fail "a killed build left mounts: $(grep " $work/out-k" /proc/self/mounts)"
 [ -z "$(compgen -G "$work/cache-k/uhs/stages/[!.]*" || true)" ] ||
   fail "a killed build left a stage cache entry: $(ls -A "$work/cache-k/uhs/stages")"
-[ "$(ls -A "$work/out-k" | grep -c '\.partial-')" -eq 3 ] || fail "expected 3 leftovers: $(ls -A "$work/out-k")"
+cp -R "$work/cache-a" "$work/cache-k2"
+kill_when rootfs-tar "$work/cache-k2" 0 'image/.rootfs.tar.tmp.*'
 XDG_CACHE_HOME=$work/cache-k2 "$uhs_image" build "$a/cluster.yaml" --out "$work/out-k" --disk "$kube" > /dev/null
 [ -z "$(ls -A "$work/out-k" | grep -v "^$id\$")" ] || fail "left in OUT after the rerun: $(ls -A "$work/out-k")"
 sums "$work/out-k/$id" > "$work/sums-k"
 cmp -s "$work/sums-a" "$work/sums-k" || { diff "$work/sums-a" "$work/sums-k" || true; fail "the rerun after the kills differs from build A"; }
-echo "killed 3 builds; the rerun removed their leftovers and gave A's bytes"
+echo "killed 3 builds; each next build removed the leftover, the rerun gave A's bytes"
 
 # No-op: the complete image is left alone, quickly.
 start=$(now)

@@ -8,6 +8,7 @@
 #include "builder/image/build.hpp"
 #include "builder/image/image_id.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/image/state_files.hpp"
 #include "builder/image/tar_writer.hpp"
 #include "builder/util/archive.hpp"
 #include "builder/util/sha256.hpp"
@@ -661,24 +662,27 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
     CHECK(plan->nodes[1].boot_chain_state == "passed");
 }
 
-TEST_CASE("boot-chain: the nfsroot initramfs hook adds the board table's RP1 chain") {
-    // MODULES=netboot copies drivers/{clk,pinctrl,gpio,pci/controller,net}; the rest of the
-    // chain must come from the hook (pcie_brcmstb is built into Debian's kernels).
-    const auto hook = util::read_file(test::source_dir() /
-                                      "overlays/nfsroot/etc/initramfs-tools/hooks/uhs-nfsroot");
+TEST_CASE("boot-chain: the nfsroot initramfs hook adds the board table's network drivers") {
+    // MODULES=list: the hook adds MODULES=netboot's base set, then every module of the list the
+    // build renders from the board table (RP1's whole chain on BCM2712: netboot's own net set
+    // would miss drivers/misc and drivers/irqchip), one manual_add_modules per line.
+    const fs::path initramfs_tools = test::source_dir() / "overlays/nfsroot/etc/initramfs-tools";
+    const auto conf = util::read_file(initramfs_tools / "conf.d/uhs-nfsroot.conf");
+    const auto hook = util::read_file(initramfs_tools / "hooks/uhs-nfsroot");
+    REQUIRE(conf);
     REQUIRE(hook);
-    std::set<std::string> added;
-    for (std::string_view line : util::split(*hook, '\n')) {
-        if (line.starts_with("manual_add_modules ")) {
-            for (std::string_view name : util::split(line.substr(19), ' ')) {
-                std::string module(name);
-                std::replace(module.begin(), module.end(), '-', '_');
-                added.insert(module);
-            }
-        }
-    }
+    CHECK(conf->find("\nMODULES=list\n") != std::string::npos);
+    CHECK(hook->find("\nauto_add_modules base\n") != std::string::npos);
+    CHECK(hook->find("nic_modules=${CONFDIR:-/etc/initramfs-tools}/" +
+                     fs::path(image::k_nic_modules_path).filename().string() + "\n") !=
+          std::string::npos);
+    CHECK(hook->find("*) manual_add_modules \"$module\" ;;") != std::string::npos);
+    CHECK(hook->find("net) auto_add_modules net ;;") != std::string::npos);
+    CHECK(hook->find("manual_add_modules overlay\n") != std::string::npos);
+    PlanFixture f; // two CM5 Lites
+    const std::string list = image::render_initramfs_files(f.cluster).at(0).text;
     for (std::string_view module : config::board_for(config::BoardModel::cm5_lite).nic_modules) {
         INFO(module);
-        CHECK((module == "pcie_brcmstb" || added.contains(std::string(module))));
+        CHECK(list.find("\n" + std::string(module) + "\n") != std::string::npos);
     }
 }

@@ -6,6 +6,9 @@
 #include "tests/unit/archive_support.hpp"
 #include "tests/unit/test_support.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include <sys/stat.h>
 
 using namespace uhs;
@@ -61,6 +64,22 @@ public:
             }
         }
         calls.push_back(call);
+        // dpkg-divert --rename --remove puts the diverted file back, as the real one does.
+        const auto& argv = command.argv;
+        if (argv[0] == "/usr/bin/dpkg-divert" &&
+            std::find(argv.begin(), argv.end(), "--remove") != argv.end()) {
+            const fs::path held = command.root / argv[4].substr(1);
+            if (fs::exists(held)) {
+                fs::rename(held, command.root / argv.back().substr(1));
+            }
+        }
+        // What the next dpkg --install unpacks (path inside the root -> content).
+        if (argv[0] == "/usr/bin/dpkg" && !unpack.empty()) {
+            for (const auto& [path, content] : unpack) {
+                REQUIRE(util::write_file_atomic(command.root / path, content, 0755));
+            }
+            unpack.clear();
+        }
         if (write_status) {
             std::string status;
             for (const std::string& name : installed) {
@@ -72,6 +91,7 @@ public:
     }
 
     std::vector<std::string> installed;
+    std::map<std::string, std::string> unpack;
 };
 
 std::string control(const std::string& name, const std::string& extra) {
@@ -181,7 +201,22 @@ TEST_CASE_METHOD(Fixture, "update-initramfs is held while the packages install")
         {{"./usr/", 'd', "", 0755},
          {"./usr/sbin/", 'd', "", 0755},
          {"./usr/sbin/update-initramfs", 'f', "#!/bin/sh\nreal\n", 0755}});
-    REQUIRE(rootfs::install_packages(root, packages, options, runner));
+    // The rest's dpkg --install unpacks the program under the diverted name.
+    auto real = std::map<std::string, std::string>{
+        {"usr/sbin/update-initramfs.uhs-held", "#!/bin/sh\nreal\n"}};
+    struct Staged final : rootfs::ChrootRunner {
+        FakeChrootRunner& inner;
+        std::map<std::string, std::string> rest;
+        Staged(FakeChrootRunner& r, std::map<std::string, std::string> files)
+            : inner(r), rest(std::move(files)) {}
+        util::Result<rootfs::ChrootResult> run(const rootfs::ChrootCommand& command) override {
+            if (inner.calls.size() == 2) { // the rest's dpkg --install
+                inner.unpack = rest;
+            }
+            return inner.run(command);
+        }
+    } staged(runner, real);
+    REQUIRE(rootfs::install_packages(root, packages, options, staged));
     REQUIRE(runner.calls.size() == 4);
     const std::string divert = "/usr/bin/dpkg-divert";
     CHECK(runner.calls[1].command.argv ==
@@ -197,7 +232,28 @@ TEST_CASE_METHOD(Fixture, "update-initramfs is held while the packages install")
                                    "/usr/sbin/update-initramfs.uhs-held", "--remove",
                                    "/usr/sbin/update-initramfs"});
     CHECK(runner.calls[3].update_initramfs.empty()); // the no-op is gone before the rename
+    CHECK(*util::read_file(root / "usr/sbin/update-initramfs") == "#!/bin/sh\nreal\n");
+    CHECK_FALSE(fs::exists(root / "usr/sbin/update-initramfs.uhs-held"));
     CHECK_FALSE(fs::exists(root / "var/lib/dpkg/diversions"));
+}
+
+TEST_CASE_METHOD(Fixture, "a hold that did not hold is an error, and the real program stays") {
+    add("initramfs-tools", control("initramfs-tools", "Depends: base\n"), {});
+    // A package wrote the path itself, past the diversion.
+    struct Bypass final : rootfs::ChrootRunner {
+        FakeChrootRunner& inner;
+        explicit Bypass(FakeChrootRunner& r) : inner(r) {}
+        util::Result<rootfs::ChrootResult> run(const rootfs::ChrootCommand& command) override {
+            if (inner.calls.size() == 2) {
+                inner.unpack = {{"usr/sbin/update-initramfs", "#!/bin/sh\nreal\n"}};
+            }
+            return inner.run(command);
+        }
+    } bypass(runner);
+    auto installed = rootfs::install_packages(root, packages, options, bypass);
+    REQUIRE_FALSE(installed);
+    CHECK(installed.error().message.find("the initramfs hold did not hold") != std::string::npos);
+    CHECK(*util::read_file(root / "usr/sbin/update-initramfs") == "#!/bin/sh\nreal\n");
 }
 
 TEST_CASE_METHOD(Fixture, "a failing dpkg stops the build naming the log, and cleans up") {

@@ -26,7 +26,7 @@ struct Fixture {
     fs::path root = dir.path() / "root";
     image::StageCache cache{dir.path() / "stages"};
     const std::vector<std::string> overlaid = {"/etc/motd", "/etc/initramfs-tools/hooks/uhs",
-                                               "/usr/sbin/iscsid"};
+                                               "/usr/sbin/iscsid", "/etc/systemd/system/x.service"};
     std::string initrd = test::make_cpio(
         {{"init", "#!/bin/sh\n"}, {"usr/sbin/iscsid", "iscsid v1"}}, ARCHIVE_FILTER_ZSTD);
 
@@ -37,6 +37,7 @@ struct Fixture {
         put(root / "etc/motd", "hello\n");
         put(root / "etc/initramfs-tools/hooks/uhs", "#!/bin/sh\n", 0755);
         put(root / "usr/sbin/iscsid", "iscsid v1", 0755);
+        put(root / "etc/systemd/system/x.service", "[Service]\n");
     }
 
     // The same root before update-initramfs ran: what a later build has to restore into.
@@ -54,17 +55,19 @@ struct Fixture {
 
 } // namespace
 
-TEST_CASE("the initramfs reads its own configuration, modules and udev rules, not /etc/motd") {
-    CHECK(image::initramfs_reads("etc/initramfs-tools/hooks/uhs-nfsroot"));
-    CHECK(image::initramfs_reads("etc/initramfs-tools/conf.d/x.conf"));
-    CHECK(image::initramfs_reads("usr/share/initramfs-tools/scripts/nfs"));
-    CHECK(image::initramfs_reads("usr/lib/modules/6.17/kernel/x.ko.xz"));
-    CHECK(image::initramfs_reads("etc/modprobe.d/blacklist.conf"));
-    CHECK(image::initramfs_reads("etc/udev/rules.d/70-x.rules"));
-    CHECK(image::initramfs_reads("etc/fstab"));
-    CHECK_FALSE(image::initramfs_reads("etc/motd"));
-    CHECK_FALSE(image::initramfs_reads("etc/initramfs-toolsX"));
-    CHECK_FALSE(image::initramfs_reads("etc/systemd/system/kubelet.service.d/x.conf"));
+TEST_CASE("an overlay file may reach the initramfs unless it is where no hook looks") {
+    CHECK(image::initramfs_may_read("etc/initramfs-tools/hooks/uhs-nfsroot"));
+    CHECK(image::initramfs_may_read("usr/lib/modules/6.17/kernel/x.ko.xz"));
+    CHECK(image::initramfs_may_read("etc/modprobe.d/blacklist.conf"));
+    CHECK(image::initramfs_may_read("etc/udev/rules.d/70-x.rules"));
+    CHECK(image::initramfs_may_read("etc/systemd/network/10-end0.link")); // udev's hook
+    CHECK(image::initramfs_may_read("etc/iscsi/initiatorname.iscsi"));    // open-iscsi's
+    CHECK(image::initramfs_may_read("usr/lib/uhs/iscsi-login"));          // not known: may
+    CHECK_FALSE(image::initramfs_may_read("etc/motd"));
+    CHECK_FALSE(image::initramfs_may_read("etc/systemd/system/kubelet.service.d/x.conf"));
+    CHECK_FALSE(image::initramfs_may_read("usr/lib/systemd/system/uhs-state.service"));
+    CHECK_FALSE(image::initramfs_may_read("etc/containerd/config.toml"));
+    CHECK_FALSE(image::initramfs_may_read("root/.ssh/authorized_keys"));
 }
 
 TEST_CASE_METHOD(Fixture, "an initramfs is served again only while what it is made from stays") {
@@ -74,10 +77,21 @@ TEST_CASE_METHOD(Fixture, "an initramfs is served again only while what it is ma
     CHECK(*util::read_file(root / "boot" / ("initrd.img-" + k_version)) == initrd);
     CHECK(*util::read_file(root / "var/lib/initramfs-tools" / k_version) == "sha1 of it\n");
 
-    // A file the initramfs does not read: the same one.
+    // Files no hook reads: the same one.
     forget_initramfs();
     put(root / "etc/motd", "changed\n");
+    put(root / "etc/systemd/system/x.service", "[Service]\nType=oneshot\n");
     CHECK(restore());
+
+    // One it may read, copied in under another name (as open-iscsi's hook copies
+    // /etc/iscsi/initiatorname.iscsi to /etc): made again.
+    forget_initramfs();
+    put(root / "etc/iscsi/initiatorname.iscsi", "InitiatorName=iqn.x\n");
+    auto with_iscsi = overlaid;
+    with_iscsi.push_back("/etc/iscsi/initiatorname.iscsi");
+    auto iscsi = cache.restore_initramfs(k_key, root, with_iscsi);
+    REQUIRE(iscsi);
+    CHECK_FALSE(*iscsi);
 
     // Its hook changed: made again.
     forget_initramfs();
@@ -93,7 +107,7 @@ TEST_CASE_METHOD(Fixture, "an initramfs is served again only while what it is ma
     CHECK_FALSE(restore());
     fs::permissions(root / "etc/initramfs-tools/hooks/uhs", fs::perms(0755));
 
-    // A file a hook copied into it (it is listed inside): made again.
+    // A file a hook copied into it: made again.
     forget_initramfs();
     put(root / "usr/sbin/iscsid", "iscsid v2", 0755);
     CHECK_FALSE(restore());

@@ -6,6 +6,7 @@
 #include "builder/image/image_id.hpp"
 #include "builder/image/state_files.hpp"
 #include "builder/util/fs.hpp"
+#include "builder/util/strings.hpp"
 #include "tests/unit/test_support.hpp"
 
 #include <algorithm>
@@ -162,4 +163,33 @@ TEST_CASE("overlays/README.md shows the table the list gives") {
     INFO("overlays/README.md must have, between the markers:\n"
          << config::render_persist_table_markdown());
     CHECK(shown == config::render_persist_table_markdown());
+}
+
+TEST_CASE("the initramfs gets the network drivers of the cluster's boards, not every one") {
+    auto cluster = good_cluster();
+    const auto lines = [](const config::Cluster& c) {
+        const auto files = image::render_initramfs_files(c);
+        REQUIRE(files.size() == 1);
+        CHECK(files[0].path == image::k_nic_modules_path);
+        std::vector<std::string> modules;
+        for (std::string_view line : util::split(files[0].text, '\n')) {
+            if (!line.empty() && !line.starts_with('#')) {
+                modules.emplace_back(line);
+            }
+        }
+        return modules;
+    };
+    // Two CM5 Lites: RP1's chain, and virtio_net for the QEMU boots; sorted, each once.
+    CHECK(lines(cluster) == std::vector<std::string>{"broadcom", "clk_rp1", "irq_bcm2712_mip",
+                                                     "macb", "pcie_brcmstb", "pinctrl_rp1",
+                                                     "rp1_pci", "virtio_net"});
+    // A CM4 adds GENET's; a board whose Ethernet is unknown brings every driver back.
+    cluster.nodes[1].model = config::BoardModel::cm4;
+    auto with_cm4 = lines(cluster);
+    CHECK(std::count(with_cm4.begin(), with_cm4.end(), "genet") == 1);
+    CHECK(std::count(with_cm4.begin(), with_cm4.end(), "mdio_bcm_unimac") == 1);
+    CHECK(std::count(with_cm4.begin(), with_cm4.end(), "net") == 0);
+    cluster.nodes[1].model = config::BoardModel::uefi_arm64;
+    auto with_uefi = lines(cluster);
+    CHECK(std::count(with_uefi.begin(), with_uefi.end(), "net") == 1);
 }
