@@ -61,12 +61,7 @@ private:
 };
 
 util::Status copy_boot_file(const fs::path& from, const fs::path& to) {
-    std::error_code ec;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot copy ", from.string(), " to ", to.string(), ": ",
-                    ec.message());
-    }
+    UHS_CHECK(util::copy_file(from, to));
     ::chmod(to.c_str(), 0644);
     return {};
 }

@@ -156,16 +156,6 @@ util::Status place_beneath(const fs::path& root, const std::string& relative, co
     return {};
 }
 
-util::Status copy_out(const fs::path& from, const fs::path& to) {
-    std::error_code ec;
-    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-    if (ec) {
-        return fail(Errc::io, "cannot copy ", from.string(), " to ", to.string(), ": ",
-                    ec.message());
-    }
-    return {};
-}
-
 } // namespace
 
 fs::path default_stage_cache() {
@@ -339,9 +329,11 @@ util::Status StageCache::save_initramfs(const std::string& key, const fs::path& 
         listing_text += member + "\n";
     }
     for (const std::string& version : versions) {
-        UHS_CHECK(copy_out(root / initrd_of(version), fs::path(temp) / ("initrd.img-" + version)));
+        UHS_CHECK(
+            util::copy_file(root / initrd_of(version), fs::path(temp) / ("initrd.img-" + version)));
         if (fs::exists(root / state_of(version))) { // update-initramfs' record, where it keeps one
-            UHS_CHECK(copy_out(root / state_of(version), fs::path(temp) / ("state-" + version)));
+            UHS_CHECK(
+                util::copy_file(root / state_of(version), fs::path(temp) / ("state-" + version)));
         }
     }
     UHS_CHECK(util::write_file_atomic(fs::path(temp) / "listing", listing_text));

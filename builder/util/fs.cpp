@@ -112,6 +112,16 @@ Status write_file_atomic(const fs::path& path, std::string_view data, unsigned m
     return file.commit(mode);
 }
 
+Status copy_file(const fs::path& from, const fs::path& to) {
+    std::error_code ec;
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+    if (ec) {
+        return fail(Errc::io, "cannot copy ", from.string(), " to ", to.string(), ": ",
+                    ec.message());
+    }
+    return {};
+}
+
 Status create_dirs(const fs::path& dir) {
     std::error_code ec;
     fs::create_directories(dir, ec);

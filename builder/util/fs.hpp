@@ -50,6 +50,10 @@ private:
     int m_fd = -1;
 };
 
+// std::filesystem::copy_file (overwriting, permissions copied) as a Status: Errc::io,
+// "cannot copy FROM to TO: why".
+Status copy_file(const std::filesystem::path& from, const std::filesystem::path& to);
+
 // std::filesystem::create_directories as a Status: Errc::io, "cannot create DIR: why".
 Status create_dirs(const std::filesystem::path& dir);
 
