@@ -563,6 +563,7 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
         std::string(options.disk ? ", disk.img" : ""));
     const std::string kernel_version = UHS_TRY(assemble_boot(cluster, root, image / "boot"));
     UHS_CHECK(clamp_tree_mtimes(image / "boot", sde));
+    result.phases.push_back({"boot", clock.lap()});
     // A node that could not boot from this image fails the build, before anything is renamed
     // into place; the findings stay beside the output for `uhs-image plan`.
     result.boot_chain = check_nodes(cluster, result.image_id, root, image / "boot", kernel_version);

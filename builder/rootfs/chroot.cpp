@@ -162,6 +162,12 @@ util::Result<ChrootResult> NamespaceChrootRunner::run(const ChrootCommand& comma
             plan.mounts.push_back({"sysfs", r + "/sys", "sysfs",
                                    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr});
             break;
+        case ChrootMount::tmp:
+            for (const char* dir : {"/tmp", "/var/tmp"}) {
+                plan.mounts.push_back(
+                    {"tmpfs", r + dir, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"});
+            }
+            break;
         case ChrootMount::dev:
             plan.mounts.push_back(
                 {"tmpfs", r + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755"});

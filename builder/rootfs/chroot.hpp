@@ -15,6 +15,9 @@ enum class ChrootMount {
     proc, // /proc (a fresh procfs of the child's PID namespace)
     sys,  // /sys, read-only
     dev,  // /dev: a tmpfs with null, zero, full, random, urandom, tty, fd, pts, shm
+    // /tmp and /var/tmp: empty tmpfs (1777), so what the command leaves there, and the times
+    // its scratch files give those directories, stay out of the root.
+    tmp,
 };
 
 struct ChrootCommand {

@@ -125,12 +125,13 @@ stage_debs(const std::vector<std::string>& names,
 // names it in the error ("dpkg --install of the Essential packages").
 util::Status run_in_chroot(const fs::path& root, std::vector<std::string> argv,
                            const std::string& what, const ConfigureOptions& options,
-                           ChrootRunner& runner) {
+                           ChrootRunner& runner,
+                           std::vector<ChrootMount> mounts = chroot_mounts()) {
     ChrootCommand command;
     command.root = root;
     command.argv = std::move(argv);
     command.env = chroot_environment(options.source_date_epoch);
-    command.mounts = chroot_mounts();
+    command.mounts = std::move(mounts);
     command.timeout = options.timeout;
     command.log = options.log;
     const ChrootResult result = UHS_TRY(runner.run(command));
@@ -430,9 +431,14 @@ util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOpt
         const bool made = fs::exists(root / "var/lib/initramfs-tools" / version, ec);
         say(options, "initramfs: update-initramfs " + std::string(made ? "-u" : "-c") + " -k " +
                          version + " (once, with the overlays' hooks)");
+        // mkinitramfs works in a scratch directory under /var/tmp: on a tmpfs of its own, the
+        // root is left as it was but for the initramfs and its state file, the same as when
+        // the stage cache hands the initramfs back (StageCache::restore_initramfs).
+        std::vector<ChrootMount> mounts = chroot_mounts();
+        mounts.push_back(ChrootMount::tmp);
         UHS_CHECK(run_in_chroot(
             root, {"/" + std::string(k_update_initramfs), made ? "-u" : "-c", "-k", version},
-            "update-initramfs", options, runner));
+            "update-initramfs", options, runner, std::move(mounts)));
     }
     return true;
 }
