@@ -16,6 +16,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 uhs_image=$(cd "${1:-$src/build}" && pwd)/builder/cli/uhs-image
 which_cluster=${2:-standin}
 [ -x "$uhs_image" ] || { echo "bench: build uhs-image first ($uhs_image)"; exit 2; }
+command -v jq > /dev/null || { echo "bench: jq missing (bash .ci/deps)"; exit 125; }
 [ "$(id -u)" -eq 0 ] || { echo "bench: needs root"; exit 125; }
 grep -qs '^enabled' /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "bench: no qemu-aarch64 binfmt"; exit 125; }
 if ! command -v mmdebstrap > /dev/null; then
@@ -30,12 +31,10 @@ trap '[ -n "$server" ] && kill $server 2> /dev/null; rm -rf "$work"' EXIT
 now() { date +%s.%N; }
 since() { awk "BEGIN {printf \"%.1f\", $(now) - $1}"; }
 
-# The host's Debian mirror (first non-security deb entry), as `uri: auto` picks it.
-mirror=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2> /dev/null
-           awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
-             /etc/apt/sources.list 2> /dev/null || true; } | grep -v security | awk 'NR == 1 {print $1}')
+. "$src/bench/lib.sh"
+mirror=$(bench_host_mirror)
 [ -n "$mirror" ] || { echo "bench: no Debian mirror in /etc/apt"; exit 125; }
-mirror=${mirror%/}
+security=$(bench_host_security)
 
 bash "$src/tests/fixtures/aptrepo/make_repo.sh" "$work/kube" "$src/tests/fixtures/aptrepo/kube-standin.recipe" --flat > /dev/null
 python3 "$src/tests/fixtures/aptrepo/http_server.py" "$work/kube/repo" --lifetime 3600 > "$work/port" &
@@ -95,10 +94,18 @@ while read -r _ name version arch _ _ _ _ sha; do
   ln -f "$XDG_CACHE_HOME/uhs/store/sha256/${sha:0:2}/$sha" "$archives/${name}_${version//:/%3a}_$arch.deb"
 done < <(grep '^package ' "$lock")
 include=$(awk '/^package / {print $2}' "$lock" | paste -sd, -)
-suites=$(sed -n '/name: debian/,/keyring:/s/^ *suites: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',')
-components=$(sed -n '/name: debian/,/keyring:/s/^ *components: *\[\(.*\)\]/\1/p' "$cluster" | tr -d ',' | tr ' ' ',')
+# The sources as uhs reads them (never the YAML by hand).
+"$uhs_image" plan "$cluster" --json > "$work/plan.json"
+suites=$(bench_source_field "$work/plan.json" debian suites " ")
+components=$(bench_source_field "$work/plan.json" debian components ",")
 sources=()
 for s in $suites; do sources+=("deb $mirror $s ${components//,/ }"); done
+if jq -e '.inputs.config.subset.image.sources[] | select(.name == "security")' "$work/plan.json" > /dev/null; then
+  [ -n "$security" ] || { echo "bench: no Debian security entry in /etc/apt"; exit 125; }
+  for s in $(bench_source_field "$work/plan.json" security suites " "); do
+    sources+=("deb $security $s $(bench_source_field "$work/plan.json" security components " ")")
+  done
+fi
 sources+=("deb [signed-by=$work/kube/keyring.gpg] $kube/ /")
 sde=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source_date_epoch"])' "$work/cold.json")
 t=$(now)

@@ -15,19 +15,10 @@ work=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill $server 2>/dev/null; rm -rf "$work"' EXIT
 
-# The host's Debian mirror (first non-security deb entry), as `uri: auto` would pick it.
-mirror=$({ sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/*.sources 2>/dev/null;
-           awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
-             /etc/apt/sources.list 2>/dev/null || true; } | grep -v security | awk 'NR == 1 {print $1}')
+. "$src/bench/lib.sh"
+mirror=$(bench_host_mirror)
 [ -n "$mirror" ] || { echo "bench: no Debian mirror in /etc/apt"; exit 125; }
-mirror=${mirror%/}
-# The host's Debian security archive, for a cluster file with a `security` source
-# (suites: [trixie-security], uri: auto).
-security=$({ awk '/^URIs:/ {uri = $2} /^Suites:.*-security/ {print uri}' \
-               /etc/apt/sources.list.d/*.sources 2>/dev/null;
-             awk '$1 == "deb" && $0 ~ /-security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
-               /etc/apt/sources.list 2>/dev/null || true; } | awk 'NR == 1 {print $1}')
-security=${security%/}
+security=$(bench_host_security)
 
 bash "$src/tests/fixtures/aptrepo/make_repo.sh" "$work/kube" "$src/tests/fixtures/aptrepo/kube-standin.recipe" --flat
 python3 "$src/tests/fixtures/aptrepo/http_server.py" "$work/kube/repo" --lifetime 900 > "$work/port" &
@@ -42,7 +33,7 @@ debian_keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 # The request as uhs reads it (never the YAML by hand: comments, flow lists, quoting).
 "$uhs_image" plan "$cluster" --json > "$work/plan.json"
 image() { jq -r ".inputs.config.subset.image | $1" "$work/plan.json"; }
-source_field() { image ".sources[] | select(.name == \"$1\") | .$2 | join(\" \")"; }
+source_field() { bench_source_field "$work/plan.json" "$1" "$2" " "; }
 
 security_args=()
 if [ -n "$(image '.sources[] | select(.name == "security") | .name')" ]; then

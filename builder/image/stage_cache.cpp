@@ -175,7 +175,7 @@ std::string stage_key(const ImageIdInputs& inputs, const config::Cluster& cluste
         {"kernel", cluster.image.kernel},
     };
     util::Sha256 hash;
-    hash.update("uhs-stage-v1\n");
+    hash.update("uhs-stage-v2\n"); // v2: the root holds no initramfs (install_packages holds it)
     hash.update("lock " + inputs.lock_sha256.value_or("") + "\n");
     hash.update("dpkg " + dpkg_subset.dump() + "\n");
     hash.update("tool " + inputs.tool_version + "\n");
