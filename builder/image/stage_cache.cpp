@@ -2,6 +2,7 @@
 #include "builder/image/stage_cache.hpp"
 
 #include "builder/image/tar_writer.hpp"
+#include "builder/rootfs/configure.hpp"
 #include "builder/rootfs/extract.hpp"
 #include "builder/rootfs/safe_path.hpp"
 #include "builder/util/archive.hpp"
@@ -57,17 +58,6 @@ private:
     util::UniqueFd m_fd;
 };
 
-std::vector<std::string> kernel_versions(const fs::path& root) {
-    std::vector<std::string> versions;
-    for (const std::string& name :
-         util::list_dir_sorted(root / "boot").value_or(std::vector<std::string>{})) {
-        if (name.starts_with("vmlinuz-")) {
-            versions.push_back(name.substr(8));
-        }
-    }
-    return versions;
-}
-
 std::string initrd_of(const std::string& version) {
     return "boot/initrd.img-" + version;
 }
@@ -108,7 +98,7 @@ util::Result<std::string> inputs_digest(const fs::path& root,
     }
     util::Sha256 hash;
     hash.update("uhs-initramfs-inputs-v1\n");
-    for (const std::string& version : kernel_versions(root)) {
+    for (const std::string& version : rootfs::installed_kernels(root)) {
         hash.update("kernel " + version + "\n");
     }
     for (const std::string& relative : read) {
@@ -254,7 +244,7 @@ util::Status StageCache::restore_root(const std::string& key, const fs::path& ro
 util::Result<bool>
 StageCache::restore_initramfs(const std::string& key, const fs::path& root,
                               const std::vector<std::string>& overlay_paths) const {
-    const std::vector<std::string> versions = kernel_versions(root);
+    const std::vector<std::string> versions = rootfs::installed_kernels(root);
     const fs::path entries = m_dir / (key + ".initramfs");
     std::error_code ec;
     if (versions.empty() || !fs::is_directory(entries, ec)) {
@@ -300,7 +290,7 @@ StageCache::restore_initramfs(const std::string& key, const fs::path& root,
 
 util::Status StageCache::save_initramfs(const std::string& key, const fs::path& root,
                                         const std::vector<std::string>& overlay_paths) const {
-    const std::vector<std::string> versions = kernel_versions(root);
+    const std::vector<std::string> versions = rootfs::installed_kernels(root);
     std::set<std::string> listing;
     for (const std::string& version : versions) {
         for (std::string member : UHS_TRY(bootcfg::initramfs_members(root / initrd_of(version)))) {

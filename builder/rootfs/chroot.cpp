@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -52,6 +53,10 @@ struct ChildPlan {
     int log_fd = -1;
     int null_fd = -1;
     int error_fd = -1;
+    // The read end of a pipe only the parent writes to: when the parent is gone, it reads as
+    // hung up.
+    int parent_alive_fd = -1;
+    int parent_alive_write_fd = -1; // the child's copy of the write end, closed first thing
 };
 
 [[noreturn]] void child_fail(const ChildPlan& plan, const char* step) {
@@ -69,6 +74,13 @@ struct ChildPlan {
 
 [[noreturn]] void run_child(const ChildPlan& plan) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // A parent that died before the line above sends no signal: then its end of the pipe is
+    // closed already, and nothing may run unsupervised.
+    ::close(plan.parent_alive_write_fd);
+    pollfd parent{plan.parent_alive_fd, POLLIN, 0};
+    if (::poll(&parent, 1, 0) != 0) {
+        ::_exit(127);
+    }
     if (::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
         // EINVAL: "/" is not a mount point (a plain chroot); bind its root onto itself first.
         child_fail(plan,
@@ -212,6 +224,14 @@ util::Result<ChrootResult> NamespaceChrootRunner::run(const ChrootCommand& comma
     }
     util::UniqueFd error_read(error_pipe[0]);
     util::UniqueFd error_write(error_pipe[1]);
+    int alive_pipe[2];
+    if (::pipe2(alive_pipe, O_CLOEXEC) != 0) {
+        return fail(Errc::io, "cannot prepare the chroot child: ", util::errno_text(errno));
+    }
+    util::UniqueFd alive_read(alive_pipe[0]);
+    const util::UniqueFd alive_write(alive_pipe[1]); // held until this function returns
+    plan.parent_alive_fd = alive_read.get();
+    plan.parent_alive_write_fd = alive_write.get();
     plan.log_fd = log.get();
     plan.null_fd = null_fd.get();
     plan.error_fd = error_write.get();

@@ -409,12 +409,7 @@ util::Status install_packages(const fs::path& root, const std::vector<PackageFil
     return {};
 }
 
-util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOptions& options,
-                                        ChrootRunner& runner) {
-    std::error_code ec;
-    if (!fs::exists(fs::symlink_status(root / k_update_initramfs, ec))) {
-        return false;
-    }
+std::vector<std::string> installed_kernels(const fs::path& root) {
     std::vector<std::string> versions;
     for (const std::string& name :
          util::list_dir_sorted(root / "boot").value_or(std::vector<std::string>{})) {
@@ -422,6 +417,16 @@ util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOpt
             versions.push_back(name.substr(8));
         }
     }
+    return versions;
+}
+
+util::Result<bool> regenerate_initramfs(const fs::path& root, const ConfigureOptions& options,
+                                        ChrootRunner& runner) {
+    std::error_code ec;
+    if (!fs::exists(fs::symlink_status(root / k_update_initramfs, ec))) {
+        return false;
+    }
+    const std::vector<std::string> versions = installed_kernels(root);
     if (versions.empty()) {
         return false;
     }

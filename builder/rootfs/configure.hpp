@@ -61,6 +61,9 @@ util::Status install_packages(const std::filesystem::path& root,
                               const std::vector<PackageFile>& packages,
                               const ConfigureOptions& options, ChrootRunner& runner);
 
+// The versions of the kernels in the root's /boot (vmlinuz-VERSION), sorted.
+std::vector<std::string> installed_kernels(const std::filesystem::path& root);
+
 // Makes the initramfs of every installed kernel (`update-initramfs -c -k VERSION`, or `-u`
 // where one was made before, by the target's own initramfs-tools in the chroot,
 // SOURCE_DATE_EPOCH set so the cpio is reproducible), so that the hooks, scripts and
