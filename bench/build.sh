@@ -85,6 +85,13 @@ motd=$(since "$t")
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["stage_cache_hit"], d' "$work/motd.json"
 initramfs_cached=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["initramfs_cache_hit"])' "$work/motd.json")
 
+echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
+echo "  uhs-image build (cold)     : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
+echo "    phases: $(phases "$work/cold.json")"
+echo "  no-op rebuild              : $noop s"
+echo "  /etc/motd overlay changed  : $motd s  (initramfs from the cache: $initramfs_cached)"
+echo "    phases: $(phases "$work/motd.json")"
+
 # mmdebstrap: the same package names, its apt archive pre-filled with the same verified .debs
 # (apt re-checks their hashes), the same SOURCE_DATE_EPOCH, a tarball out.
 archives=$work/mm-archives
@@ -93,7 +100,9 @@ while read -r _ name version arch _ _ _ _ sha; do
   sha=${sha#sha256=}
   ln -f "$XDG_CACHE_HOME/uhs/store/sha256/${sha:0:2}/$sha" "$archives/${name}_${version//:/%3a}_$arch.deb"
 done < <(grep '^package ' "$lock")
-include=$(awk '/^package / {print $2}' "$lock" | paste -sd, -)
+# name=version: the lock's versions, so that apt takes a backport where the lock has one (the
+# example's kernel and its linux-base) instead of its default candidate.
+include=$(awk '/^package / {print $2 "=" $3}' "$lock" | paste -sd, -)
 # The sources as uhs reads them (never the YAML by hand).
 "$uhs_image" plan "$cluster" --json > "$work/plan.json"
 suites=$(bench_source_field "$work/plan.json" debian suites " ")
@@ -120,14 +129,8 @@ if ! SOURCE_DATE_EPOCH=$sde mmdebstrap --mode=root --variant=apt --architectures
 fi
 mm=$(since "$t")
 ratio=$(awk "BEGIN {printf \"%.2f\", $ours / $mm}")
-echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
-echo "  uhs-image build (cold)     : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
-echo "    phases: $(phases "$work/cold.json")"
 echo "  mmdebstrap --variant=apt   : $mm s  (tarball $(stat -c %s "$work/mm.tar") B)"
 echo "  ratio uhs/mmdebstrap       : $ratio"
-echo "  no-op rebuild              : $noop s"
-echo "  /etc/motd overlay changed  : $motd s  (initramfs from the cache: $initramfs_cached)"
-echo "    phases: $(phases "$work/motd.json")"
 # What a node fetches by TFTP at boot: config.txt's kernel and initramfs, its device tree.
 image=$(ls -d "$work"/out/*/ | head -n 1)
 for node in "$image"nodes/*/; do
