@@ -56,13 +56,16 @@ std::vector<GeneratedFile> render_initramfs_files(const config::Cluster& cluster
     for (const config::Node& node : cluster.nodes) {
         const config::Board& board = config::board_for(node.model);
         if (board.nic_modules.empty()) {
+            // A board uhs knows nothing of: every network driver, and initramfs-tools' base
+            // set (buses, clocks, pins), which the known boards' lists replace.
             modules.insert("net");
+            modules.insert("base");
         }
         modules.insert(board.nic_modules.begin(), board.nic_modules.end());
     }
     std::string text = "# Written by uhs-image build from its board table: the network drivers the "
                        "initramfs\n# needs for this cluster's boards (overlays/nfsroot's hook "
-                       "reads it; `net` is every one).\n";
+                       "reads it; `net` is every one, `base` initramfs-tools' base set).\n";
     for (const std::string& module : modules) {
         text += module + "\n";
     }

@@ -29,8 +29,8 @@ std::string Finding::to_line() const {
 
 std::span<const std::string_view> boot_chain_checks() {
     static constexpr std::array k_checks{k_check_files,  k_check_device_tree, k_check_ethernet,
-                                         k_check_driver, k_check_page_size,   k_check_tftp,
-                                         k_check_console};
+                                         k_check_driver, k_check_root_driver, k_check_page_size,
+                                         k_check_tftp,   k_check_console};
     return k_checks;
 }
 
@@ -275,6 +275,7 @@ public:
                 "kernel, initramfs, device tree and overlays are in boot/");
         }
         check_tree(board, files);
+        check_root_driver(files);
         check_page_size();
         for (const std::string& name : loaded) {
             if (!name.empty() && is_file(name)) {
@@ -444,6 +445,66 @@ private:
             std::vector<std::string> chain(board.nic_modules.begin(), board.nic_modules.end());
             add(initramfs, k_check_driver, true, "Ethernet drivers present: " + join_names(chain));
         }
+    }
+
+    // root-driver: what mounts the root cmdline.txt's root= names is in the initramfs or built
+    // into the kernel. The initramfs holds a short list (overlays/nfsroot's hook), not
+    // initramfs-tools' base set, so a filesystem left out would stop every boot at the mount.
+    void check_root_driver(const ConfigTxtFiles& files) {
+        if (files.initramfs.empty() || !is_file(files.initramfs)) {
+            return; // reported by the files check
+        }
+        std::string root;
+        std::string fstype;
+        bool overlay = true;
+        for (std::string_view token : util::split(util::trim(m_node->cmdline_txt), ' ')) {
+            if (token.starts_with("root=")) {
+                root = token.substr(5);
+            } else if (token.starts_with("rootfstype=")) {
+                fstype = token.substr(11);
+            } else if (token == "uhs.overlay=off") {
+                overlay = false;
+            }
+        }
+        if (root.empty()) {
+            add("cmdline.txt", k_check_root_driver, false,
+                "names no root=: the initramfs would not know what to mount");
+            return;
+        }
+        std::vector<std::string> wanted;
+        std::string what;
+        if (root == "/dev/nfs") {
+            // klibc's nfsmount speaks NFS v3; uhs-overlayroot puts a tmpfs overlay on it.
+            wanted = {"nfs", "nfsv3"};
+            if (overlay) {
+                wanted.push_back("overlay");
+            }
+            what = "the NFS root";
+        } else {
+            wanted = {fstype.empty() ? std::string("ext4") : fstype};
+            what = "the root " + root;
+        }
+        const std::string initramfs = "boot/" + files.initramfs;
+        const auto& modules = initramfs_modules(files.initramfs);
+        if (!modules) {
+            add(initramfs, k_check_root_driver, false, modules.error().message);
+            return;
+        }
+        std::vector<std::string> missing;
+        for (std::string& module : wanted) {
+            std::replace(module.begin(), module.end(), '-', '_');
+            if (!modules->contains(module) && !m_builtin.contains(module)) {
+                missing.push_back(module);
+            }
+        }
+        if (!missing.empty()) {
+            add(initramfs, k_check_root_driver, false,
+                "module " + join_names(missing) + " (to mount " + what +
+                    ") is neither in the initramfs nor built into kernel " + m_kernel.version);
+            return;
+        }
+        add(initramfs, k_check_root_driver, true,
+            "drivers for " + what + " present: " + join_names(wanted));
     }
 
     void check_console(const Tree& t, const std::string& dtb) {

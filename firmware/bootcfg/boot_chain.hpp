@@ -35,10 +35,11 @@ struct Finding {
 inline constexpr std::string_view k_check_files = "files";             // config.txt's files exist
 inline constexpr std::string_view k_check_device_tree = "device-tree"; // valid FDT, board's SoC
 inline constexpr std::string_view k_check_ethernet = "ethernet";       // enabled, aliased NIC node
-inline constexpr std::string_view k_check_driver = "nic-driver";   // its modules in the initramfs
-inline constexpr std::string_view k_check_page_size = "page-size"; // 4K pages for Kubernetes
-inline constexpr std::string_view k_check_tftp = "tftp";           // size and time limits
-inline constexpr std::string_view k_check_console = "console";     // console= UART in the tree
+inline constexpr std::string_view k_check_driver = "nic-driver"; // its modules in the initramfs
+inline constexpr std::string_view k_check_root_driver = "root-driver"; // root's fs in initramfs
+inline constexpr std::string_view k_check_page_size = "page-size";     // 4K pages for Kubernetes
+inline constexpr std::string_view k_check_tftp = "tftp";               // size and time limits
+inline constexpr std::string_view k_check_console = "console";         // console= UART in the tree
 
 // Every check name, in the order findings come.
 std::span<const std::string_view> boot_chain_checks();

@@ -48,7 +48,11 @@ std::string debian_initramfs(const std::vector<std::string>& modules) {
     return early + cpio(main, ARCHIVE_FILTER_ZSTD);
 }
 
+// RP1's chain, and what mounts the NFS root (the root-driver check).
 const std::vector<std::string> k_rp1_modules = {
+    "fs/nfs/nfs.ko.xz",
+    "fs/nfs/nfsv3.ko.xz",
+    "fs/overlayfs/overlay.ko.xz",
     "drivers/misc/rp1/rp1-pci.ko.xz",
     "drivers/irqchip/irq-bcm2712-mip.ko.xz",
     "drivers/clk/clk-rp1.ko.xz",
@@ -169,12 +173,13 @@ TEST_CASE("boot-chain: the same CM4 tree passes on a cm4 node") {
     f.node.model = config::BoardModel::cm4;
     f.node.config_txt = "[all]\nkernel=kernel8.img\ninitramfs initramfs8 followkernel\n"
                         "device_tree=bcm2711-rpi-cm4.dtb\n";
-    f.node.cmdline_txt = "console=serial0,115200 console=tty1\n";
+    f.node.cmdline_txt = "console=serial0,115200 console=tty1 root=/dev/nfs\n";
     write(f.boot / "kernel8.img", "kernel");
     write(f.boot / "initramfs8",
           debian_initramfs({"drivers/net/ethernet/broadcom/genet/genet.ko.xz",
                             "drivers/net/mdio/mdio-bcm-unimac.ko.xz",
-                            "drivers/net/phy/broadcom.ko.xz"}));
+                            "drivers/net/phy/broadcom.ko.xz", "fs/nfs/nfs.ko.xz",
+                            "fs/nfs/nfsv3.ko.xz", "fs/overlayfs/overlay.ko.xz"}));
     f.use_tree("bcm2711-cm4", "bcm2711-rpi-cm4.dtb");
     const auto findings = f.run();
     INFO(lines(findings));
@@ -298,6 +303,30 @@ TEST_CASE("boot-chain: a driver missing from the initramfs is refused") {
                          "initramfs nor built into kernel 7.3.4+bpo-arm64");
 }
 
+TEST_CASE("boot-chain: what mounts the root must be in the initramfs or built in") {
+    Fixture f;
+    std::vector<std::string> without_nfsv3 = k_rp1_modules;
+    std::erase(without_nfsv3, "fs/nfs/nfsv3.ko.xz");
+    std::erase(without_nfsv3, "fs/overlayfs/overlay.ko.xz");
+    write(f.boot / "initramfs_2712", debian_initramfs(without_nfsv3));
+    require_single_error(f.run(), bootcfg::k_check_root_driver, "boot/initramfs_2712",
+                         "module nfsv3, overlay (to mount the NFS root) is neither in the "
+                         "initramfs nor built into kernel 7.3.4+bpo-arm64");
+    // Built in counts; uhs.overlay=off needs no overlay module.
+    f.kernel.modules_builtin += "kernel/fs/nfs/nfsv3.ko\n";
+    f.node.cmdline_txt = "console=ttyAMA10,115200 root=/dev/nfs uhs.overlay=off\n";
+    CHECK(errors(f.run()).empty());
+    // A disk root needs its filesystem: ext4 unless rootfstype= says otherwise.
+    f.node.cmdline_txt = "console=ttyAMA10,115200 root=LABEL=rootfs\n";
+    require_single_error(f.run(), bootcfg::k_check_root_driver, "boot/initramfs_2712",
+                         "module ext4 (to mount the root LABEL=rootfs) is neither");
+    f.node.cmdline_txt = "console=ttyAMA10,115200 root=LABEL=rootfs rootfstype=btrfs\n";
+    require_single_error(f.run(), bootcfg::k_check_root_driver, "boot/initramfs_2712",
+                         "module btrfs (to mount the root LABEL=rootfs)");
+    f.node.cmdline_txt = "console=ttyAMA10,115200\n";
+    require_single_error(f.run(), bootcfg::k_check_root_driver, "cmdline.txt", "names no root=");
+}
+
 TEST_CASE("boot-chain: a kernel without RP1 drivers is refused") {
     Fixture f;
     // Debian trixie's 6.12: macb exists, RP1 does not (FACTS-cm5-hardware.md).
@@ -326,7 +355,7 @@ TEST_CASE("boot-chain: files config.txt names must be in boot/") {
 
 TEST_CASE("boot-chain: console= must name a UART the tree has") {
     Fixture f;
-    f.node.cmdline_txt = "console=serial0,115200 console=tty1\n";
+    f.node.cmdline_txt = "console=serial0,115200 console=tty1 root=/dev/nfs\n";
     require_single_error(f.run(), bootcfg::k_check_console, "cmdline.txt",
                          "console=serial0 needs the alias serial0, which "
                          "boot/bcm2712-rpi-cm5l-cm5io.dtb does not have (its UARTs: serial10)");
@@ -346,8 +375,8 @@ TEST_CASE("boot-chain: initramfs members come from every segment Debian writes")
     REQUIRE(members);
     CHECK(members->front() == "kernel/firmware/early.bin");
     const auto modules = bootcfg::module_names(*members);
-    CHECK(modules == std::set<std::string>{"broadcom", "clk_rp1", "irq_bcm2712_mip", "macb",
-                                           "pinctrl_rp1", "rp1_pci"});
+    CHECK(modules == std::set<std::string>{"broadcom", "clk_rp1", "irq_bcm2712_mip", "macb", "nfs",
+                                           "nfsv3", "overlay", "pinctrl_rp1", "rp1_pci"});
     // A gzip main archive reads the same.
     std::string early = cpio({{"early", "x"}}, ARCHIVE_FILTER_NONE);
     write(dir.path() / "gz", early + cpio({{"lib/modules/v/macb.ko", "m"}}, ARCHIVE_FILTER_GZIP));
@@ -663,26 +692,32 @@ TEST_CASE("boot-chain: build refuses an image a node could not boot, and leaves 
 }
 
 TEST_CASE("boot-chain: the nfsroot initramfs hook adds the board table's network drivers") {
-    // MODULES=list: the hook adds MODULES=netboot's base set, then every module of the list the
-    // build renders from the board table (RP1's whole chain on BCM2712: netboot's own net set
-    // would miss drivers/misc and drivers/irqchip), one manual_add_modules per line.
+    // MODULES=list: the hook adds the root's filesystems and QEMU's transports, then every module
+    // of the list the build renders from the board table (RP1's whole chain on BCM2712:
+    // netboot's own net set would miss drivers/misc and drivers/irqchip), one
+    // manual_add_modules per line. initramfs-tools' base set only for a board uhs does not know.
     const fs::path initramfs_tools = test::source_dir() / "overlays/nfsroot/etc/initramfs-tools";
     const auto conf = util::read_file(initramfs_tools / "conf.d/uhs-nfsroot.conf");
     const auto hook = util::read_file(initramfs_tools / "hooks/uhs-nfsroot");
     REQUIRE(conf);
     REQUIRE(hook);
     CHECK(conf->find("\nMODULES=list\n") != std::string::npos);
-    CHECK(hook->find("\nauto_add_modules base\n") != std::string::npos);
+    CHECK(hook->find("\nmanual_add_modules nfs nfsv3 overlay ext4 af_packet virtio_pci "
+                     "virtio_mmio\n") != std::string::npos);
+    CHECK(hook->find("\nauto_add_modules base\n") == std::string::npos);
+    CHECK(hook->find("\nPREREQ=\"udev\"\n") != std::string::npos);
+    CHECK(hook->find("\nrm -f \"${DESTDIR}/usr/lib/udev/hwdb.bin\"") != std::string::npos);
     CHECK(hook->find("nic_modules=${CONFDIR:-/etc/initramfs-tools}/" +
                      fs::path(image::k_nic_modules_path).filename().string() + "\n") !=
           std::string::npos);
     CHECK(hook->find("*) manual_add_modules \"$module\" ;;") != std::string::npos);
-    CHECK(hook->find("net) auto_add_modules net ;;") != std::string::npos);
-    CHECK(hook->find("manual_add_modules overlay\n") != std::string::npos);
+    CHECK(hook->find("net | base) auto_add_modules \"$module\" ;;") != std::string::npos);
     PlanFixture f; // two CM5 Lites
     const std::string list = image::render_initramfs_files(f.cluster).at(0).text;
     for (std::string_view module : config::board_for(config::BoardModel::cm5_lite).nic_modules) {
         INFO(module);
         CHECK(list.find("\n" + std::string(module) + "\n") != std::string::npos);
     }
+    CHECK(list.find("\nbase\n") == std::string::npos);
+    CHECK(list.find("\nnet\n") == std::string::npos);
 }

@@ -183,13 +183,16 @@ TEST_CASE("the initramfs gets the network drivers of the cluster's boards, not e
     CHECK(lines(cluster) == std::vector<std::string>{"broadcom", "clk_rp1", "irq_bcm2712_mip",
                                                      "macb", "pcie_brcmstb", "pinctrl_rp1",
                                                      "rp1_pci", "virtio_net"});
-    // A CM4 adds GENET's; a board whose Ethernet is unknown brings every driver back.
+    // A CM4 adds GENET's; a board whose Ethernet is unknown brings every driver back, and
+    // initramfs-tools' base set (buses, clocks, pins) with them.
     cluster.nodes[1].model = config::BoardModel::cm4;
     auto with_cm4 = lines(cluster);
     CHECK(std::count(with_cm4.begin(), with_cm4.end(), "genet") == 1);
     CHECK(std::count(with_cm4.begin(), with_cm4.end(), "mdio_bcm_unimac") == 1);
     CHECK(std::count(with_cm4.begin(), with_cm4.end(), "net") == 0);
+    CHECK(std::count(with_cm4.begin(), with_cm4.end(), "base") == 0);
     cluster.nodes[1].model = config::BoardModel::uefi_arm64;
     auto with_uefi = lines(cluster);
     CHECK(std::count(with_uefi.begin(), with_uefi.end(), "net") == 1);
+    CHECK(std::count(with_uefi.begin(), with_uefi.end(), "base") == 1);
 }
