@@ -88,6 +88,12 @@ initramfs_cached=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]
 echo "bench build ($which_cluster cluster, $npkg packages, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)):"
 echo "  uhs-image build (cold)     : $ours s  (rootfs.tar $(stat -c %s "$work"/out/*/rootfs.tar | head -n1) B)"
 echo "    phases: $(phases "$work/cold.json")"
+# dpkg's own split of its time: the maintainer scripts (configure) are arm64 code that has to
+# run emulated; prepare and unpack are the target dpkg's handling of the archives.
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["dpkg"]
+top=sorted(d["packages"], key=lambda p: -p["configure"])[:6]
+print(f"    dpkg: configure {d['"'"'configure'"'"']:.0f} s, prepare {d['"'"'prepare'"'"']:.0f} s, unpack {d['"'"'unpack'"'"']:.0f} s, triggers {d['"'"'triggers'"'"']:.0f} s")
+print("    longest maintainer scripts: " + ", ".join(f"{p['"'"'package'"'"']} {p['"'"'configure'"'"']:.0f} s" for p in top))' "$work/cold.json"
 echo "  no-op rebuild              : $noop s"
 echo "  /etc/motd overlay changed  : $motd s  (initramfs from the cache: $initramfs_cached)"
 echo "    phases: $(phases "$work/motd.json")"

@@ -4,6 +4,7 @@
 #include "builder/fetch/store.hpp"
 #include "builder/image/build.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/rootfs/dpkg_log.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -93,6 +94,22 @@ int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view progr
         for (const auto& p : result->phases) {
             phases.push_back({{"phase", p.phase}, {"seconds", p.seconds}});
         }
+        nlohmann::json dpkg = nullptr;
+        if (result->dpkg) {
+            nlohmann::json packages = nlohmann::json::array();
+            for (const auto& p : result->dpkg->packages) {
+                packages.push_back({{"package", p.package},
+                                    {"prepare", p.prepare},
+                                    {"unpack", p.unpack},
+                                    {"configure", p.configure},
+                                    {"triggers", p.triggers}});
+            }
+            dpkg = {{"prepare", result->dpkg->prepare},
+                    {"unpack", result->dpkg->unpack},
+                    {"configure", result->dpkg->configure},
+                    {"triggers", result->dpkg->triggers},
+                    {"packages", packages}};
+        }
         io.out << nlohmann::json{
                       {"image_id", result->image_id},
                       {"image_dir", result->image_dir.string()},
@@ -104,6 +121,7 @@ int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view progr
                       {"source_date_epoch", result->source_date_epoch},
                       {"seconds", total},
                       {"phases", phases},
+                      {"dpkg", dpkg},
                       {"warnings", result->warnings},
                       {"boot_chain", image::boot_chain_to_json(result->boot_chain)["checks"]},
                   }.dump(2)
@@ -129,6 +147,9 @@ int run_build(const util::ParsedArgs& args, util::Io& io, std::string_view progr
             phases << (phases.tellp() > 0 ? ", " : "") << p.phase << " " << p.seconds << " s";
         }
         io.out << "phases: " << phases.str() << '\n';
+        if (result->dpkg) {
+            io.out << "dpkg: " << rootfs::format_dpkg_summary(*result->dpkg) << '\n';
+        }
     }
     return util::k_exit_ok;
 }

@@ -373,6 +373,39 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
     return true;
 }
 
+// The target's /var/log/dpkg.log, for the build's time summary. The root is the target's: the
+// path is walked without following a symlink, and only a regular file of sane size is read.
+std::optional<std::string> read_dpkg_log(const fs::path& root) {
+    constexpr off_t k_max_size = 64 << 20;
+    const util::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    const std::vector<std::string> parts = {"var", "log", "dpkg.log"};
+    if (!root_fd) {
+        return std::nullopt;
+    }
+    const auto parent =
+        rootfs::open_parent_beneath(root_fd.get(), parts, rootfs::CreateParents::no, root.string());
+    if (!parent) {
+        return std::nullopt;
+    }
+    const util::UniqueFd fd(
+        ::openat(parent->get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > k_max_size) {
+        return std::nullopt;
+    }
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t done = 0;
+    while (done < text.size()) {
+        const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
+        if (n <= 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    text.resize(done);
+    return text;
+}
+
 } // namespace
 
 util::Result<std::int64_t> lock_source_date_epoch(const fs::path& lock_file) {
@@ -495,6 +528,10 @@ util::Result<BuildResult> build_image(const config::Cluster& cluster, const Buil
             const fs::path kept = out_dir / (result.image_id + ".failed.log");
             fs::copy_file(log, kept, fs::copy_options::overwrite_existing, ec);
             return std::unexpected(installed.error());
+        }
+        // Read before normalize_rootfs removes it (the image must not carry build times).
+        if (auto dpkg_log = read_dpkg_log(root)) {
+            result.dpkg = rootfs::summarize_dpkg_log(*dpkg_log);
         }
         (void)UHS_TRY(rootfs::normalize_rootfs(root));
         if (options.use_cache) {

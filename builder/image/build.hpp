@@ -6,6 +6,7 @@
 #include "builder/image/image_id.hpp"
 #include "builder/image/stage_cache.hpp"
 #include "builder/rootfs/chroot.hpp"
+#include "builder/rootfs/dpkg_log.hpp"
 #include "builder/util/result.hpp"
 #include "builder/util/subprocess.hpp"
 #include "firmware/bootcfg/boot_chain.hpp"
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +48,8 @@ struct BuildResult {
     std::string stage_key;
     std::int64_t source_date_epoch = 0;
     std::vector<PhaseTime> phases;
+    // The target's dpkg.log, summed (when dpkg ran: not on a stage cache hit).
+    std::optional<rootfs::DpkgLogSummary> dpkg;
     std::vector<std::string> warnings;
     std::vector<bootcfg::Finding> boot_chain; // every node's boot-chain check (all ok when built)
 };
