@@ -14,9 +14,25 @@ using util::fail;
 
 namespace {
 
+// An answer larger than this is no TrueNAS answer (the biggest, a dataset query, is a few
+// hundred kB): it is refused rather than held in memory. The WebSocket side has the same limit
+// per message (websocket.hpp).
+constexpr std::size_t k_max_answer = 64u << 20;
+
+struct AnswerBody {
+    std::string text;
+    bool too_big = false;
+};
+
 std::size_t append_body(char* data, std::size_t size, std::size_t count, void* out) {
-    static_cast<std::string*>(out)->append(data, size * count);
-    return size * count;
+    auto* body = static_cast<AnswerBody*>(out);
+    const std::size_t bytes = size * count;
+    if (bytes > k_max_answer - body->text.size()) {
+        body->too_big = true;
+        return 0; // libcurl stops the transfer: CURLE_WRITE_ERROR
+    }
+    body->text.append(data, bytes);
+    return bytes;
 }
 
 class RestApi final : public Api {
@@ -49,7 +65,7 @@ public:
         const std::string url = m_options.endpoint.base_url() + request.path;
         std::chrono::milliseconds backoff = m_options.backoff;
         for (int attempt = 1;; ++attempt) {
-            std::string body;
+            AnswerBody body;
             (*m_error)[0] = '\0';
             curl_easy_setopt(c, CURLOPT_URL, url.c_str());
             curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
@@ -66,6 +82,11 @@ public:
             // out dead before any answer byte; publish tolerates that because each step asks
             // first and a duplicate create fails visibly ("already exists") instead of doubling.
             const CURLcode code = curl_easy_perform(c);
+            if (body.too_big) {
+                return fail(Errc::integrity, "the answer to ", method, " is over ",
+                            std::to_string(k_max_answer >> 20),
+                            " MiB: refused (no TrueNAS answer is that large)");
+            }
             if (code != CURLE_OK) {
                 Error error = curl_error(code, m_error->data(), m_options, "during " + method);
                 if (error.code == Errc::io) {
@@ -81,7 +102,7 @@ public:
                 backoff *= 2;
                 continue;
             }
-            auto result = rest_result(status, body, method);
+            auto result = rest_result(status, body.text, method);
             if (!result && status >= 500) {
                 result.error().message += " (after " + std::to_string(attempt) + " attempts)";
             }

@@ -229,6 +229,13 @@ timeout=1 check "REST stalled call times out" 1 publish rest $img_a
 contains "timeout reported as such" "timed out during pool.dataset.query"
 stop_standin
 
+start_standin rest 24.10 --flood-on pool.dataset.query
+lines=$(($(wc -l <"$T/rest/requests.log") + 1))
+check "REST answer without end is refused" 1 publish rest $img_c
+contains "flood reported" "the answer to pool.dataset.query is over 64 MiB: refused"
+expect "flood: nothing changed" test -z "$(mutations "$T/rest/requests.log" $lines)"
+stop_standin
+
 start_standin restauth 24.10
 check "REST auth failure" 1 env HOME="$T/wronghome" "$uhs_image" publish "$cluster" --image $img_a --out "$T/images" \
   --mount "$T/restauth/mnt/tank/uhs/images" --chap-secret-file "$T/chap.secret" \
