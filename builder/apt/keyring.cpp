@@ -272,7 +272,7 @@ util::Result<std::vector<OpenPgpKey>> read_keyring(std::string_view data) {
 }
 
 util::Result<std::vector<OpenPgpKey>> read_keyring_file(const std::filesystem::path& path) {
-    auto data = util::read_file(path);
+    auto data = util::read_input_file(path, 16u << 20); // Debian's own keyring is ~200 kB
     if (!data) {
         return fail(data.error().code, "keyring ", path.string(), ": ", data.error().message);
     }

@@ -182,7 +182,7 @@ util::Result<LockFile> parse_lock(std::string_view text, std::string_view origin
 }
 
 util::Result<LockFile> read_lock(const std::filesystem::path& path) {
-    std::string text = UHS_TRY(util::read_file(path));
+    std::string text = UHS_TRY(util::read_input_file(path, 64u << 20));
     return parse_lock(text, path.string());
 }
 

@@ -263,7 +263,7 @@ std::string describe_expired_key(const std::filesystem::path& keyring, std::stri
 util::Result<std::string> verify_clearsigned(util::CommandRunner& runner,
                                              const std::filesystem::path& keyring,
                                              std::string_view inrelease, std::string_view origin) {
-    auto key_data = util::read_file(keyring);
+    auto key_data = util::read_input_file(keyring, 16u << 20);
     if (!key_data) {
         return util::fail(key_data.error().code, origin, ": keyring ", keyring.string(), ": ",
                           key_data.error().message);

@@ -146,7 +146,8 @@ std::expected<Cluster, Diagnostics> parse_cluster(const std::string& text, const
 }
 
 std::expected<Cluster, Diagnostics> load_cluster(const fs::path& file, const LoadOptions& options) {
-    auto text = util::read_file(file);
+    // A cluster file is a few kB; 1 MiB is far beyond any real one.
+    auto text = util::read_input_file(file, 1u << 20);
     if (!text) {
         const std::string message =
             text.error().code == util::Errc::not_found ? "no such file" : text.error().message;

@@ -154,7 +154,7 @@ util::Result<std::string> set_node_identity(const std::string& text,
 
 util::Status enroll(const std::filesystem::path& cluster_file, std::string_view node_name,
                     const NodeIdentity& identity) {
-    const std::string text = UHS_TRY(util::read_file(cluster_file));
+    const std::string text = UHS_TRY(util::read_input_file(cluster_file, 1u << 20));
     const std::string edited = UHS_TRY(set_node_identity(text, cluster_file, node_name, identity));
     struct stat st {};
     const unsigned mode = ::stat(cluster_file.c_str(), &st) == 0 ? (st.st_mode & 07777u) : 0644u;

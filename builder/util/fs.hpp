@@ -3,6 +3,7 @@
 
 #include "builder/util/result.hpp"
 
+#include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -18,6 +19,12 @@ Status read_chunks(const std::filesystem::path& path,
 
 // Reads a whole file. Fails with Errc::not_found when it does not exist.
 Result<std::string> read_file(const std::filesystem::path& path);
+
+// Reads a file a user named (a cluster file, a keyring, a lock): it must be a regular file
+// (opened without blocking, so a FIFO is refused at once rather than waited on, and a device
+// like /dev/zero is never read) of at most `max_bytes`. Errc::invalid_input otherwise, with
+// what it is; Errc::not_found when it does not exist.
+Result<std::string> read_input_file(const std::filesystem::path& path, std::size_t max_bytes);
 
 // Writes `data` to `path` so that readers see either the old file or the complete new one:
 // a temp file beside it, fsync, rename, fsync of the directory. `mode` applies to the new file.

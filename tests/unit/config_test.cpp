@@ -218,3 +218,16 @@ TEST_CASE("the boot service loads a cluster file without opening its keyrings") 
     REQUIRE(loaded);
     CHECK_FALSE(loaded->image.sources.empty());
 }
+
+TEST_CASE("a cluster file that is a FIFO, a device or huge is refused, never waited on or read") {
+    test::TestDir dir;
+    const fs::path fifo = dir.path() / "cluster.yaml";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto lines = diagnostics_of(fifo);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find("is a FIFO, not a regular file") != std::string::npos);
+    CHECK(diagnostics_of("/dev/zero").at(0).find("is a character device") != std::string::npos);
+    const fs::path huge = dir.path() / "huge.yaml";
+    REQUIRE(util::write_file_atomic(huge, "name: \"" + std::string(2u << 20, 'x') + "\"\n"));
+    CHECK(diagnostics_of(huge).at(0).find("over the limit of 1048576 bytes") != std::string::npos);
+}

@@ -73,6 +73,34 @@ TEST_CASE("read_file reports a missing file as not_found") {
     CHECK(result.error().message.starts_with("cannot open /nonexistent/uhs-test"));
 }
 
+TEST_CASE("read_input_file reads regular files only, bounded, and never waits") {
+    test::TestDir dir;
+    const std::filesystem::path file = dir.path() / "cluster.yaml";
+    REQUIRE(util::write_file_atomic(file, "apiVersion: uhs/v1\n"));
+    CHECK(util::read_input_file(file, 64) == "apiVersion: uhs/v1\n");
+    CHECK(util::read_input_file(file, 19) == "apiVersion: uhs/v1\n"); // exactly the limit
+    const auto big = util::read_input_file(file, 18);
+    REQUIRE(!big);
+    CHECK(big.error().code == util::Errc::invalid_input);
+    CHECK(big.error().message == file.string() + " is 19 bytes, over the limit of 18 bytes");
+    REQUIRE(util::write_file_atomic(dir.path() / "empty", ""));
+    CHECK(util::read_input_file(dir.path() / "empty", 0) == "");
+    // A FIFO with no writer: refused at once (a plain open would wait for a writer forever).
+    const std::filesystem::path fifo = dir.path() / "fifo";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    const auto from_fifo = util::read_input_file(fifo, 1 << 20);
+    REQUIRE(!from_fifo);
+    CHECK(from_fifo.error().message == fifo.string() + " is a FIFO, not a regular file");
+    // A device that never ends is never read.
+    const auto zero = util::read_input_file("/dev/zero", 1 << 20);
+    REQUIRE(!zero);
+    CHECK(zero.error().message == "/dev/zero is a character device, not a regular file");
+    const auto directory = util::read_input_file(dir.path(), 1 << 20);
+    REQUIRE(!directory);
+    CHECK(directory.error().code == util::Errc::invalid_input);
+    CHECK(util::read_input_file(dir.path() / "missing", 1).error().code == util::Errc::not_found);
+}
+
 TEST_CASE("list_dir_sorted sorts bytewise") {
     test::TestDir dir;
     for (const char* name : {"b", "a", "B", "_"}) {
