@@ -3,6 +3,7 @@
 #include "builder/apt/keyring.hpp"
 #include "builder/cli/commands.hpp"
 #include "builder/image/plan.hpp"
+#include "builder/util/strings.hpp"
 
 #include <ctime>
 #include <nlohmann/json.hpp>
@@ -42,7 +43,7 @@ int run_validate(const ParsedArgs& args, Io& io) {
     }
     config::LoadOptions options{config::default_overlay_search_path()};
     auto cluster = config::load_cluster(file, options);
-    nlohmann::json report{{"file", file}, {"valid", cluster.has_value()}};
+    nlohmann::json report{{"file", util::printable(file)}, {"valid", cluster.has_value()}};
     nlohmann::json errors = nlohmann::json::array();
     if (!cluster) {
         for (const config::Diagnostic& d : cluster.error()) {
@@ -64,7 +65,9 @@ int run_validate(const ParsedArgs& args, Io& io) {
         }
     }
     report["warnings"] = warnings;
-    io.out << report.dump(2) << '\n';
+    // Every string above went through util::printable; `replace` keeps a stray byte from ever
+    // turning into an exception instead of a report.
+    io.out << report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return cluster ? util::k_exit_ok : util::k_exit_usage;
 }
 

@@ -151,9 +151,18 @@ std::expected<Cluster, Diagnostics> load_cluster(const fs::path& file, const Loa
     if (!text) {
         const std::string message =
             text.error().code == util::Errc::not_found ? "no such file" : text.error().message;
-        return std::unexpected(Diagnostics{{{file.string(), 0, 0}, message}});
+        return std::unexpected(Diagnostics{{{util::printable(file.string()), 0, 0}, message}});
     }
-    return parse_cluster(*text, file, options);
+    auto cluster = parse_cluster(*text, file, options);
+    if (!cluster) {
+        // The messages quote the file (keys, values, yaml-cpp's own): what a hostile file holds
+        // reaches no terminal raw, no JSON output as invalid UTF-8, and no screen 50 MB long.
+        for (Diagnostic& d : cluster.error()) {
+            d.where.file = util::printable(d.where.file);
+            d.message = util::printable(d.message);
+        }
+    }
+    return cluster;
 }
 
 } // namespace uhs::config

@@ -103,4 +103,61 @@ std::optional<std::string> closest_match(std::string_view word,
     return best;
 }
 
+std::string printable(std::string_view text, std::size_t max_bytes) {
+    std::string out;
+    auto escape = [&](unsigned char byte) {
+        static constexpr char k_hex[] = "0123456789abcdef";
+        out += "\\x";
+        out += k_hex[byte >> 4];
+        out += k_hex[byte & 0xf];
+    };
+    std::size_t i = 0;
+    while (i < text.size() && out.size() < max_bytes) {
+        const auto byte = static_cast<unsigned char>(text[i]);
+        if (byte < 0x80) {
+            if (byte < 0x20 || byte == 0x7f) {
+                escape(byte);
+            } else {
+                out += static_cast<char>(byte);
+            }
+            ++i;
+            continue;
+        }
+        // The length and smallest code point of a UTF-8 sequence starting with this byte.
+        std::size_t length = 0;
+        char32_t code = 0;
+        char32_t least = 0;
+        if ((byte & 0xe0) == 0xc0) {
+            length = 2, code = byte & 0x1f, least = 0x80;
+        } else if ((byte & 0xf0) == 0xe0) {
+            length = 3, code = byte & 0x0f, least = 0x800;
+        } else if ((byte & 0xf8) == 0xf0) {
+            length = 4, code = byte & 0x07, least = 0x10000;
+        }
+        bool valid = length > 0 && i + length <= text.size();
+        for (std::size_t k = 1; valid && k < length; ++k) {
+            const auto next = static_cast<unsigned char>(text[i + k]);
+            valid = (next & 0xc0) == 0x80;
+            code = (code << 6) | (next & 0x3f);
+        }
+        valid = valid && code >= least && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff);
+        if (!valid) {
+            escape(byte);
+            ++i;
+        } else if (code >= 0x80 && code <= 0x9f) { // C1 controls (CSI is U+009B)
+            for (std::size_t k = 0; k < length; ++k) {
+                escape(static_cast<unsigned char>(text[i + k]));
+            }
+            i += length;
+        } else {
+            out.append(text.substr(i, length));
+            i += length;
+        }
+    }
+    if (i < text.size()) {
+        out += "... (" + std::to_string(text.size() - i) + " more bytes)";
+    }
+    return out;
+}
+
 } // namespace uhs::util

@@ -23,4 +23,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          std::span<const std::string_view> candidates);
 
+// `text` made safe to print to a terminal or put in JSON when it may carry bytes from a file
+// a user did not write: control characters (C0, DEL and the C1 range, which terminals act on)
+// and bytes that are not valid UTF-8 become \xNN, and anything past `max_bytes` is cut with a
+// note of how much was left out. Printable UTF-8 is kept as it is.
+std::string printable(std::string_view text, std::size_t max_bytes = 512);
+
 } // namespace uhs::util

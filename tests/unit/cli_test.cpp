@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "builder/cli/commands.hpp"
+#include "builder/util/fs.hpp"
+#include "builder/util/strings.hpp"
 #include "netboot/uhs_netboot.hpp"
 #include "tests/unit/test_support.hpp"
 
@@ -93,4 +95,39 @@ TEST_CASE("uhs-netboot check fails while a node is not enrolled") {
     CHECK(out.str().find("n1 (slot 1, 10.1.0.11): tftp a1b2c3d4/ tftp 2c-cf-67-00-00-01/") !=
           std::string::npos);
     CHECK(err.str().find("1 node(s) without serial or MAC") != std::string::npos);
+}
+
+TEST_CASE("uhs-image validate: a hostile file's bytes reach no terminal raw and no JSON broken") {
+    // Raw terminal escapes (a title change, a C1 CSI), a byte that is no UTF-8 (nlohmann's
+    // dump threw on it) and a 100 kB value, in places the diagnostics quote.
+    test::TestDir dir;
+    std::string text = *util::read_file(k_good);
+    text += "k\xff\x1b]0;owned\a\xc2\x9b"
+            "2J: 1\n";
+    const std::string file = (dir.path() / "hostile.yaml").string();
+    REQUIRE(util::write_file_atomic(file, text));
+    const std::string huge = std::string(100000, 'k') + ": 1\n"; // an unknown key, quoted
+    const std::string huge_file = (dir.path() / "huge.yaml").string();
+    REQUIRE(util::write_file_atomic(huge_file, *util::read_file(k_good) + huge));
+    for (const std::string& path : {file, huge_file}) {
+        INFO(path);
+        const auto run = uhs_image({"validate", path});
+        CHECK(run.code == 2);
+        CHECK(!run.err.empty());
+        for (std::string_view line : util::split(run.err, '\n')) {
+            CHECK(line.size() < 1200);
+            CHECK(std::none_of(line.begin(), line.end(), [](char c) {
+                const auto byte = static_cast<unsigned char>(c);
+                return byte < 0x20 || byte == 0x7f || byte == 0xff;
+            }));
+            CHECK(line.find("\xc2\x9b") == std::string_view::npos);
+        }
+        const auto json_run = uhs_image({"validate", path, "--json"});
+        CHECK(json_run.code == 2);
+        const auto report = nlohmann::json::parse(json_run.out); // throws on invalid UTF-8
+        CHECK(report["valid"] == false);
+    }
+    // The escape shows as text, so the user still sees what is there.
+    CHECK(uhs_image({"validate", file})
+              .err.find("unknown key 'k\\xff\\x1b]0;owned\\x07\\xc2\\x9b2J'") != std::string::npos);
 }

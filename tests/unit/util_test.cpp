@@ -101,6 +101,19 @@ TEST_CASE("read_input_file reads regular files only, bounded, and never waits") 
     CHECK(util::read_input_file(dir.path() / "missing", 1).error().code == util::Errc::not_found);
 }
 
+TEST_CASE("printable escapes controls and broken UTF-8, keeps text, and bounds the length") {
+    CHECK(util::printable("node cm5-1 in Zürich") == "node cm5-1 in Zürich");
+    CHECK(util::printable("a\x1b[2Jb\tc\x7f") == "a\\x1b[2Jb\\x09c\\x7f");
+    CHECK(util::printable("\xc2\x9b"
+                          "2J") == "\\xc2\\x9b2J");                   // C1 CSI, as UTF-8
+    CHECK(util::printable("\xff\xc3") == "\\xff\\xc3");               // no UTF-8, cut short
+    CHECK(util::printable("\xc0\xaf") == "\\xc0\\xaf");               // overlong '/'
+    CHECK(util::printable("\xed\xa0\x80") == "\\xed\\xa0\\x80");      // a surrogate
+    CHECK(util::printable("\xf0\x9f\x98\x80") == "\xf0\x9f\x98\x80"); // U+1F600 kept
+    CHECK(util::printable(std::string(600, 'x'), 512) ==
+          std::string(512, 'x') + "... (88 more bytes)");
+}
+
 TEST_CASE("list_dir_sorted sorts bytewise") {
     test::TestDir dir;
     for (const char* name : {"b", "a", "B", "_"}) {
