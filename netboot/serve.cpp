@@ -32,6 +32,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -284,6 +285,14 @@ int serve(const ServeOptions& given, std::ostream& out) {
         loaded->interface.value_or(""), "http",
         options.http_address + ":" + std::to_string(options.http_port));
 
+    // Who may write transfer lines to in.tftpd's log socket: in.tftpd itself (root until it
+    // drops), the user it drops to, and this daemon's own user (in.tftpd runs as it when the
+    // daemon is not root). Any other local user's datagram is dropped and counted.
+    std::vector<uid_t> log_senders = {0, ::geteuid()};
+    if (const passwd* pw = ::getpwnam(options.tftpd_user.c_str())) {
+        log_senders.push_back(pw->pw_uid);
+    }
+    std::uint64_t forged_log_lines = 0;
     bool healthy = false;
     auto next_probe = tftp::Clock::now();
     unsigned restarts_seen = 0;
@@ -342,8 +351,12 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     continue; // our own probe
                 }
                 const std::string dir = eeprom::tftp_directory_of(t.path);
-                std::error_code ec;
-                const auto size = t.not_found ? 0 : fs::file_size(tree.root() / t.path, ec);
+                // As in.tftpd's chroot resolves it: a refused "../../etc/shadow" has no size
+                // here, rather than that of the host's file.
+                const std::optional<std::uintmax_t> served =
+                    t.not_found ? std::nullopt : tree.served_size(t.path);
+                const bool ec = !served;
+                const std::uintmax_t size = served.value_or(0);
                 if (!t.not_found && !ec && eeprom::is_staged_update(t.path)) {
                     // Whether it was complete: in.tftpd does not say; the size is as staged.
                     if (auto st = reports.ledger().record_fetch(dir, t.started_unix_ms, size);
@@ -533,13 +546,19 @@ int serve(const ServeOptions& given, std::ostream& out) {
             }
             if (fds[3].revents & POLLIN) {
                 for (int i = 0; i < 256; ++i) {
-                    char buf[2048];
-                    const ssize_t n = ::recv(tftpd_log->get(), buf, sizeof buf, 0);
-                    if (n <= 0) {
+                    const auto datagram = receive_log_datagram(tftpd_log->get());
+                    if (!datagram || !*datagram) {
                         break;
                     }
-                    const auto line =
-                        tftp::parse_tftpd_log(std::string_view(buf, static_cast<std::size_t>(n)));
+                    if (std::find(log_senders.begin(), log_senders.end(), (*datagram)->uid) ==
+                        log_senders.end()) {
+                        if (++forged_log_lines <= 20 || forged_log_lines % 1000 == 0) {
+                            log("warn", "tftpd-log-refused", "uid", (*datagram)->uid, "pid",
+                                (*datagram)->pid, "count", forged_log_lines);
+                        }
+                        continue;
+                    }
+                    const auto line = tftp::parse_tftpd_log((*datagram)->text);
                     if (!line) {
                         continue;
                     }

@@ -92,9 +92,51 @@ util::Result<util::UniqueFd> open_tftpd_log_socket(const std::filesystem::path& 
         return util::fail(util::Errc::io, "cannot bind ", path.string(), ": ",
                           util::errno_text(errno));
     }
-    // in.tftpd has dropped to its own user by the time it logs.
+    // in.tftpd has dropped to its own user by the time it logs; who sent what is checked per
+    // datagram instead (receive_log_datagram).
+    const int one = 1;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) != 0) {
+        return util::fail(util::Errc::io, "SO_PASSCRED on ", path.string(), ": ",
+                          util::errno_text(errno));
+    }
     ::chmod(path.c_str(), 0666);
     return fd;
+}
+
+util::Result<std::optional<LogDatagram>> receive_log_datagram(int fd) {
+    char text[2048];
+    iovec iov{text, sizeof text};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            return std::nullopt;
+        }
+        return util::fail(util::Errc::io, "tftpd log: ", util::errno_text(errno));
+    }
+    LogDatagram datagram;
+    datagram.text.assign(text, static_cast<std::size_t>(n));
+    bool credentials = false;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+            ucred cred{};
+            std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            datagram.pid = cred.pid;
+            datagram.uid = cred.uid;
+            credentials = true;
+        }
+    }
+    if (!credentials) {
+        // With SO_PASSCRED the kernel always attaches them; without, trust nothing.
+        datagram.uid = static_cast<uid_t>(-1);
+    }
+    return datagram;
 }
 
 } // namespace uhs::netboot

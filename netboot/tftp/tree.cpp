@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "netboot/tftp/tree.hpp"
 
+#include "builder/util/fd.hpp"
 #include "builder/util/fs.hpp"
 
 #include <cerrno>
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 namespace uhs::netboot::tftp {
@@ -357,6 +360,31 @@ std::vector<std::string> Tree::imported_images() const {
         }
     }
     return ids;
+}
+
+std::optional<std::uintmax_t> Tree::served_size(std::string_view path) const {
+    const util::UniqueFd root_fd(::open(m_root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root_fd) {
+        return std::nullopt;
+    }
+    std::string relative(path);
+    while (relative.starts_with('/')) {
+        relative.erase(0, 1);
+    }
+    if (relative.empty()) {
+        return std::nullopt;
+    }
+    // O_PATH: a FIFO or device in the tree is looked at, never opened.
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    const util::UniqueFd fd(static_cast<int>(
+        ::syscall(SYS_openat2, root_fd.get(), relative.c_str(), &how, sizeof how)));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return std::nullopt;
+    }
+    return static_cast<std::uintmax_t>(st.st_size);
 }
 
 } // namespace uhs::netboot::tftp

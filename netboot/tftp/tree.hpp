@@ -3,10 +3,12 @@
 
 #include "builder/util/result.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace uhs::netboot::tftp {
@@ -61,6 +63,11 @@ public:
 
     // The image .<dir>.pending points at, if any.
     std::optional<std::string> pending_image(const std::string& dir) const;
+
+    // The size of the regular file a TFTP client gets for `path` (as in.tftpd logged it),
+    // resolved the way in.tftpd's chroot sees it: inside the root, '..' and symlinks included
+    // (openat2 RESOLVE_IN_ROOT), never outside. nullopt when there is no such file.
+    std::optional<std::uintmax_t> served_size(std::string_view path) const;
 
     // The image <dir> currently points at, or nullopt when it is not published.
     std::optional<std::string> current_image(const std::string& dir) const;

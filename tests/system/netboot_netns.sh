@@ -123,6 +123,15 @@ metrics=$(inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/metrics) || fail "GET 
 grep -q '^uhs_netboot_tftp_healthy 1$' <<< "$metrics" || fail "/metrics tftp_healthy"
 pass "/status and /metrics"
 
+# 1a. Another local user writes a transfer line to in.tftpd's log socket (it must be 0666 for
+# in.tftpd's user): the kernel's credentials give it away, and the daemon drops it.
+setpriv --reuid=4242 --regid=4242 --clear-groups logger --socket-errors=on -d --rfc3164 \
+  -u "$T/state/tftproot/dev/log" -t in.tftpd --id "RRQ from 10.77.0.99 filename 10000001/forged.img" ||
+  fail "could not write to the log socket as uid 4242"
+nb_wait_for 5 grep -q "event=tftpd-log-refused uid=4242" "$T/serve.log" || fail "a forged transfer line was not refused"
+inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status | grep -q forged.img && fail "/status shows a forged transfer"
+pass "transfer lines from other local users are refused"
+
 # 1b. Status clients that connect and then say nothing hold only their own slot: /status
 # still answers at once and a node still boots while they sit there.
 inns "$SRV" bash -c 'for i in $(seq 12); do exec {fd}<>/dev/tcp/10.77.0.2/9469; done; sleep 6' &

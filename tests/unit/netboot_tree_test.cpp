@@ -198,3 +198,26 @@ TEST_CASE("an imported image gains the node directories a module swap added, boo
     REQUIRE(names);
     CHECK(*names == std::vector<std::string>{"a1b2c3d4", "deadbeef"});
 }
+
+TEST_CASE("tftp tree: a served file's size is looked up as in.tftpd's chroot sees it") {
+    test::TestDir dir;
+    const fs::path root = dir.path() / "tftproot";
+    fs::create_directories(root / "10000001");
+    REQUIRE(util::write_file_atomic(root / "10000001/kernel_2712.img", "kernel"));
+    REQUIRE(util::write_file_atomic(dir.path() / "secret", "outside the tree, 29 bytes...."));
+    fs::create_directory_symlink("10000001", root / "2c-cf-67-00-00-01");
+    fs::create_symlink("/secret", root / "10000001/abs-link"); // absolute: the tree's own root
+    fs::create_symlink("../../secret", root / "10000001/up-link");
+    REQUIRE(::mkfifo((root / "10000001/fifo").c_str(), 0600) == 0);
+    const netboot::tftp::Tree tree(root);
+    CHECK(tree.served_size("10000001/kernel_2712.img") == 6u);
+    CHECK(tree.served_size("/2c-cf-67-00-00-01/kernel_2712.img") == 6u); // through a link
+    // Before: fs::file_size(root / path) gave the host file's size for each of these.
+    CHECK(tree.served_size("../secret") == std::nullopt);
+    CHECK(tree.served_size("10000001/../../secret") == std::nullopt);
+    CHECK(tree.served_size("10000001/abs-link") == std::nullopt);
+    CHECK(tree.served_size("10000001/up-link") == std::nullopt);
+    CHECK(tree.served_size("10000001/fifo") == std::nullopt); // not opened, not waited on
+    CHECK(tree.served_size("10000001") == std::nullopt);
+    CHECK(tree.served_size("") == std::nullopt);
+}
