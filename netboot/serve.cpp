@@ -567,6 +567,13 @@ int serve(const ServeOptions& given, std::ostream& out) {
                         packet_log.allow(tftp::Clock::now())) {
                         log("info", "tftpd", "pid", line->pid, "message", line->message);
                     }
+                    // A refused request (no such file, a path outside the tree, a bad mode)
+                    // says who asked: a node missing a file, or someone probing the server.
+                    if (line->kind == tftp::TftpdLogLine::Kind::nak &&
+                        packet_log.allow(tftp::Clock::now())) {
+                        log("warn", "tftp-nak", "pid", line->pid, "client", line->client, "message",
+                            line->message);
+                    }
                 }
             }
         } catch (const std::exception& e) {

@@ -82,11 +82,19 @@ std::optional<int> PosixProcessLauncher::try_reap(pid_t pid) {
 }
 
 std::vector<std::string> tftpd_argv(const TftpdOptions& o) {
-    std::vector<std::string> argv{o.program.string(), "--foreground",
-                                  "--secure",         "--verbose",
-                                  "--address",        o.address + ":" + std::to_string(o.port),
-                                  "--blocksize",      std::to_string(o.blocksize),
-                                  "--map-file",       o.remap.string()};
+    // Verbosity 2: in.tftpd logs each RRQ (1) and each NAK it sends (2), which the daemon
+    // reports as tftp-nak and counts the transfer as not found.
+    std::vector<std::string> argv{o.program.string(),
+                                  "--foreground",
+                                  "--secure",
+                                  "--verbosity",
+                                  "2",
+                                  "--address",
+                                  o.address + ":" + std::to_string(o.port),
+                                  "--blocksize",
+                                  std::to_string(o.blocksize),
+                                  "--map-file",
+                                  o.remap.string()};
     if (!o.user.empty()) {
         argv.push_back("--user");
         argv.push_back(o.user);

@@ -291,9 +291,10 @@ inns "$CLI" bash -c "printf '\\x00\\x0110000001/\\xff\\xfe\\x1b[2Jforged.txt\\x0
 nb_wait_for 10 grep -qF 'path="10000001/\xff\xfe\x1b[2Jforged.txt"' "$T/serve.log" || { tail -5 "$T/serve.log"; fail "hostile RRQ not logged escaped"; }
 inns "$SRV" curl -sf -m 5 http://10.77.0.2:9469/status > "$T/status-hostile.json" || fail "GET /status after a non-UTF-8 RRQ"
 grep -q "forged.txt" "$T/status-hostile.json" || fail "/status does not list the hostile request"
+nb_wait_for 5 grep -q "event=tftp-nak pid=[0-9]* client=10.77.0.50 " "$T/serve.log" || fail "in.tftpd's NAK was not logged"
 kill -0 "$DAEMON_PID" || fail "daemon died on a non-UTF-8 RRQ"
 if grep -q "event=loop-error" "$T/serve.log"; then fail "the loop threw"; fi
-pass "non-UTF-8 TFTP file name: escaped in the log, /status still answers"
+pass "non-UTF-8 TFTP file name: escaped in the log, NAK logged, /status still answers"
 
 # 7. SIGHUP reload (a node removed: it is no longer answered), then SIGTERM stops cleanly.
 # The reloaded file also names another server address: in.tftpd and the DHCP sockets stay

@@ -59,11 +59,10 @@ TEST_CASE("in.tftpd command line") {
     o.address = "10.1.0.2";
     o.port = 6969;
     const auto argv = tftpd_argv(o);
-    const std::vector<std::string> expected{"/usr/sbin/in.tftpd", "--foreground", "--secure",
-                                            "--verbose",          "--address",    "10.1.0.2:6969",
-                                            "--blocksize",        "1468",         "--map-file",
-                                            "/srv/remap",         "--user",       "tftp",
-                                            "/srv/root"};
+    const std::vector<std::string> expected{
+        "/usr/sbin/in.tftpd", "--foreground",  "--secure",    "--verbosity", "2",
+        "--address",          "10.1.0.2:6969", "--blocksize", "1468",        "--map-file",
+        "/srv/remap",         "--user",        "tftp",        "/srv/root"};
     CHECK(argv == expected);
 }
 
