@@ -128,11 +128,17 @@ std::string printable(std::string_view text, std::size_t max_bytes) {
         char32_t code = 0;
         char32_t least = 0;
         if ((byte & 0xe0) == 0xc0) {
-            length = 2, code = byte & 0x1f, least = 0x80;
+            length = 2;
+            code = byte & 0x1fu;
+            least = 0x80;
         } else if ((byte & 0xf0) == 0xe0) {
-            length = 3, code = byte & 0x0f, least = 0x800;
+            length = 3;
+            code = byte & 0x0fu;
+            least = 0x800;
         } else if ((byte & 0xf8) == 0xf0) {
-            length = 4, code = byte & 0x07, least = 0x10000;
+            length = 4;
+            code = byte & 0x07u;
+            least = 0x10000;
         }
         bool valid = length > 0 && i + length <= text.size();
         for (std::size_t k = 1; valid && k < length; ++k) {
