@@ -355,9 +355,8 @@ int serve(const ServeOptions& given, std::ostream& out) {
                 // here, rather than that of the host's file.
                 const std::optional<std::uintmax_t> served =
                     t.not_found ? std::nullopt : tree.served_size(t.path);
-                const bool ec = !served;
                 const std::uintmax_t size = served.value_or(0);
-                if (!t.not_found && !ec && eeprom::is_staged_update(t.path)) {
+                if (served && eeprom::is_staged_update(t.path)) {
                     // Whether it was complete: in.tftpd does not say; the size is as staged.
                     if (auto st = reports.ledger().record_fetch(dir, t.started_unix_ms, size);
                         !st) {
@@ -365,12 +364,11 @@ int serve(const ServeOptions& given, std::ostream& out) {
                     }
                     log("info", "eeprom-update-fetched", "dir", dir, "client", t.client);
                 }
-                registry.record_file(dir,
-                                     status::FileServed{t.started_unix_ms, t.path, ec ? 0 : size,
-                                                        took.count(), !t.not_found && !ec});
+                registry.record_file(dir, status::FileServed{t.started_unix_ms, t.path, size,
+                                                             took.count(), served.has_value()});
                 if (packet_log.allow(now)) {
-                    log("info", "tftp-done", "client", t.client, "path", t.path, "bytes",
-                        ec ? 0 : size, "ms", took.count(), "found", t.not_found ? "no" : "yes");
+                    log("info", "tftp-done", "client", t.client, "path", t.path, "bytes", size,
+                        "ms", took.count(), "found", t.not_found ? "no" : "yes");
                 }
             }
 

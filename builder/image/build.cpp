@@ -376,7 +376,6 @@ util::Result<bool> refresh_node_trees(const config::Cluster& cluster, const Imag
 // The target's /var/log/dpkg.log, for the build's time summary. The root is the target's: the
 // path is walked without following a symlink, and only a regular file of sane size is read.
 std::optional<std::string> read_dpkg_log(const fs::path& root) {
-    constexpr off_t k_max_size = 64 << 20;
     const util::UniqueFd root_fd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     const std::vector<std::string> parts = {"var", "log", "dpkg.log"};
     if (!root_fd) {
@@ -387,23 +386,13 @@ std::optional<std::string> read_dpkg_log(const fs::path& root) {
     if (!parent) {
         return std::nullopt;
     }
-    const util::UniqueFd fd(
-        ::openat(parent->get(), parts.back().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    struct stat st {};
-    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > k_max_size) {
+    const util::UniqueFd fd(::openat(parent->get(), parts.back().c_str(),
+                                     O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) {
         return std::nullopt;
     }
-    std::string text(static_cast<std::size_t>(st.st_size), '\0');
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::read(fd.get(), text.data() + done, text.size() - done);
-        if (n <= 0) {
-            break;
-        }
-        done += static_cast<std::size_t>(n);
-    }
-    text.resize(done);
-    return text;
+    auto text = util::read_input_fd(fd.get(), "/var/log/dpkg.log", 64u << 20);
+    return text ? std::optional<std::string>(std::move(*text)) : std::nullopt;
 }
 
 } // namespace

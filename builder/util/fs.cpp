@@ -51,16 +51,21 @@ Result<std::string> read_file(const fs::path& path) {
 }
 
 Result<std::string> read_input_file(const fs::path& path, std::size_t max_bytes) {
-    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever.
+    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever. It changes
+    // nothing for the regular file read_input_fd then insists on.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) {
         const int err = errno;
         return fail(err == ENOENT ? Errc::not_found : Errc::io, "cannot open ", path.string(), ": ",
                     errno_text(err));
     }
+    return read_input_fd(fd.get(), path.string(), max_bytes);
+}
+
+Result<std::string> read_input_fd(int fd, const std::string& name, std::size_t max_bytes) {
     struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        return fail(Errc::io, "cannot stat ", path.string(), ": ", errno_text(errno));
+    if (::fstat(fd, &st) != 0) {
+        return fail(Errc::io, "cannot stat ", name, ": ", errno_text(errno));
     }
     if (!S_ISREG(st.st_mode)) {
         const char* what = S_ISDIR(st.st_mode)    ? "a directory"
@@ -69,27 +74,24 @@ Result<std::string> read_input_file(const fs::path& path, std::size_t max_bytes)
                            : S_ISBLK(st.st_mode)  ? "a block device"
                            : S_ISSOCK(st.st_mode) ? "a socket"
                                                   : "not a regular file";
-        return fail(Errc::invalid_input, path.string(), " is ", what, ", not a regular file");
+        return fail(Errc::invalid_input, name, " is ", what, ", not a regular file");
     }
     const std::string limit = std::to_string(max_bytes) + " bytes";
     if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
-        return fail(Errc::invalid_input, path.string(), " is ", std::to_string(st.st_size),
+        return fail(Errc::invalid_input, name, " is ", std::to_string(st.st_size),
                     " bytes, over the limit of ", limit);
-    }
-    if (::fcntl(fd.get(), F_SETFL, O_RDONLY) != 0) {
-        return fail(Errc::io, "cannot read ", path.string(), ": ", errno_text(errno));
     }
     // Bounded even when the file grows while it is read.
     const auto size = static_cast<std::size_t>(st.st_size); // <= max_bytes, checked above
     std::string data(size + 1, '\0');
     std::size_t done = 0;
     while (done < data.size()) {
-        const ssize_t n = ::read(fd.get(), data.data() + done, data.size() - done);
+        const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            return fail(Errc::io, "cannot read ", path.string(), ": ", errno_text(errno));
+            return fail(Errc::io, "cannot read ", name, ": ", errno_text(errno));
         }
         if (n == 0) {
             break;
@@ -100,7 +102,7 @@ Result<std::string> read_input_file(const fs::path& path, std::size_t max_bytes)
         }
     }
     if (done > max_bytes) {
-        return fail(Errc::invalid_input, path.string(), " grew over the limit of ", limit,
+        return fail(Errc::invalid_input, name, " grew over the limit of ", limit,
                     " while it was read");
     }
     data.resize(done);

@@ -26,6 +26,10 @@ Result<std::string> read_file(const std::filesystem::path& path);
 // what it is; Errc::not_found when it does not exist.
 Result<std::string> read_input_file(const std::filesystem::path& path, std::size_t max_bytes);
 
+// The same checks and bounded read on a file already open (`name` for the errors): for a file
+// found by a safe walk (rootfs::open_parent_beneath) rather than by a path.
+Result<std::string> read_input_fd(int fd, const std::string& name, std::size_t max_bytes);
+
 // Writes `data` to `path` so that readers see either the old file or the complete new one:
 // a temp file beside it, fsync, rename, fsync of the directory. `mode` applies to the new file.
 Status write_file_atomic(const std::filesystem::path& path, std::string_view data,
